@@ -1,0 +1,65 @@
+"""Result types shared by the pipeline, the CLI and the app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# A quad is four (x, y) points in frame pixels, ordered top-left, top-right,
+# bottom-right, bottom-left in the reading direction of the text line.
+Quad = np.ndarray
+
+
+def quad_to_list(quad: Quad) -> list[list[float]]:
+    return [[round(float(x), 1), round(float(y), 1)] for x, y in np.asarray(quad).reshape(4, 2)]
+
+
+def quads_box(quads: list[Quad]) -> tuple[float, float, float, float]:
+    pts = np.concatenate([np.asarray(q, dtype=np.float32).reshape(4, 2) for q in quads])
+    x0, y0 = pts.min(axis=0)
+    x1, y1 = pts.max(axis=0)
+    return float(x0), float(y0), float(x1), float(y1)
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One printed line of a link, as the detector sees it."""
+
+    quad: Quad
+    score: float
+
+
+@dataclass
+class Link:
+    """A link: its URL, the OCR text it came from, and the line quads it occupies."""
+
+    url: str
+    raw: str
+    quads: list[Quad]
+    score: float
+    track_id: int | None = None
+
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        return quads_box(self.quads)
+
+    def to_json(self) -> dict:
+        return {
+            "url": self.url,
+            "raw": self.raw,
+            "box": [round(v, 1) for v in self.box],
+            "quads": [quad_to_list(q) for q in self.quads],
+            "score": round(float(self.score), 4),
+        }
+
+
+@dataclass
+class FrameResult:
+    """Everything the pipeline learned from one frame."""
+
+    width: int
+    height: int
+    links: list[Link] = field(default_factory=list)
+    detections: list[Detection] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)

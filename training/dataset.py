@@ -1,0 +1,70 @@
+"""tf.data over the generator's shards: decoded once into memory, random crops."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import tensorflow as tf
+from tqdm import tqdm
+
+from edge_app.model_spec import OutputSpec
+from training.shards import read_dataset
+from training.synth import targets
+
+
+@dataclass
+class InMemoryData:
+    images: list[np.ndarray]  # gray uint8, model input
+    maps: list[np.ndarray]  # (h/stride, w/stride, channels) uint8 {0,1}
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+
+def load(folder: Path, limit: int | None = None, progress: bool = True) -> InMemoryData:
+    stride = OutputSpec().stride
+    images, maps = [], []
+    for i, (jpeg, links, tq, _meta) in enumerate(tqdm(read_dataset(folder), desc=f"load {folder.name}", disable=not progress)):
+        if limit is not None and i >= limit:
+            break
+        bgr = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+        img, m = targets(bgr, links, tq, stride)
+        images.append(img)
+        maps.append(m)
+    if not images:
+        raise FileNotFoundError(f"no samples in {folder}: run python -m training.shards --out {folder}")
+    return InMemoryData(images, maps)
+
+
+def crop_generator(data: InMemoryData, crop: int, seed: int, stride: int):
+    """Endless random crops (crop x crop) aligned to the output stride."""
+    rng = np.random.default_rng(seed)
+    n = len(data)
+    while True:
+        i = int(rng.integers(n))
+        img, m = data.images[i], data.maps[i]
+        h, w = img.shape
+        ch, cw = min(crop, h), min(crop, w)
+        y = int(rng.integers(0, (h - ch) // stride + 1)) * stride
+        x = int(rng.integers(0, (w - cw) // stride + 1)) * stride
+        im = img[y:y + ch, x:x + cw]
+        mm = m[y // stride:(y + ch) // stride, x // stride:(x + cw) // stride]
+        if rng.random() < 0.08:  # whole frame light-on-dark (slides, dark-mode printouts)
+            im = 255 - im
+        yield im[..., None].astype(np.float32), mm.astype(np.float32)
+
+
+def make_dataset(data: InMemoryData, crop: int, batch: int, seed: int) -> tf.data.Dataset:
+    stride = OutputSpec().stride
+    ch = len(OutputSpec().channels)
+    ds = tf.data.Dataset.from_generator(
+        lambda: crop_generator(data, crop, seed, stride),
+        output_signature=(
+            tf.TensorSpec((crop, crop, 1), tf.float32),
+            tf.TensorSpec((crop // stride, crop // stride, ch), tf.float32),
+        ),
+    )
+    return ds.batch(batch, drop_remainder=True).prefetch(4)

@@ -1,0 +1,313 @@
+"""Detection precision / recall / F1 of link line quads (IoU >= 0.5).
+
+    python -m training.evaluate --model models/links_detector.tflite --synth data/synth/val \
+        --realdocs data/realdocs --out docs/
+
+Works on the synthetic validation shards and on the real-documents set
+(labels.jsonl from training.realdocs), with the runtime's own preprocessing
+and decoding; per link kind and per text size; and draws the worst cases.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from edge_app.decode import decode
+from edge_app.model_spec import ModelSpec
+from edge_app.preprocess import ModelInput, preprocess
+
+log = logging.getLogger(__name__)
+
+# frame -> (link probability map, the ModelInput it was computed from)
+ProbFn = Callable[[np.ndarray], tuple[np.ndarray, ModelInput]]
+
+
+@dataclass
+class GtLink:
+    url: str
+    quads: list[np.ndarray]
+    partial: bool
+    tags: dict[str, bool | str] = field(default_factory=dict)
+
+
+@dataclass
+class EvalItem:
+    name: str
+    image: np.ndarray  # BGR
+    links: list[GtLink]
+
+
+def link_kind(url: str) -> str:
+    u = url.lower()
+    for k in ("https://", "http://", "ftp://"):
+        if u.startswith(k):
+            return k[:-3]
+    return "www" if u.startswith("www.") else "bare"
+
+
+def size_bucket(height_px: float) -> str:
+    for lo, hi in ((0, 10), (10, 16), (16, 24), (24, 40)):
+        if height_px < hi:
+            return f"line {lo}-{hi}px"
+    return "line >=40px"
+
+
+def quad_height(q: np.ndarray) -> float:
+    return float((np.linalg.norm(q[3] - q[0]) + np.linalg.norm(q[2] - q[1])) / 2)
+
+
+def quad_iou(a: np.ndarray, b: np.ndarray) -> float:
+    a32, b32 = np.asarray(a, np.float32).reshape(4, 2), np.asarray(b, np.float32).reshape(4, 2)
+    area_a, area_b = abs(cv2.contourArea(a32)), abs(cv2.contourArea(b32))
+    if area_a <= 0 or area_b <= 0:
+        return 0.0
+    inter, _ = cv2.intersectConvexConvex(cv2.convexHull(a32), cv2.convexHull(b32))
+    return float(inter / (area_a + area_b - inter + 1e-9))
+
+
+def synth_items(folder: Path, limit: int | None = None) -> Iterator[EvalItem]:
+    from training.shards import read_dataset
+
+    for i, (jpeg, links, _tq, meta) in enumerate(read_dataset(folder)):
+        if limit is not None and i >= limit:
+            return
+        img = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+        gts = []
+        for ln in links:
+            tags = {k: bool(ln.style.get(k)) for k in ("wrapped", "inverted", "italic", "mono", "underline", "colored")}
+            gts.append(GtLink(ln.url, ln.quads, ln.partial, tags))
+        yield EvalItem(f"synth-{meta['seed']}", img, gts)
+
+
+def realdocs_items(folder: Path, limit: int | None = None) -> Iterator[EvalItem]:
+    lines = (folder / "labels.jsonl").read_text().splitlines()
+    for i, line in enumerate(lines):
+        if limit is not None and i >= limit:
+            return
+        d = json.loads(line)
+        img = cv2.imread(str(folder / d["image"]), cv2.IMREAD_COLOR)
+        if img is None:
+            log.warning("cannot read %s", d["image"])
+            continue
+        gts = [GtLink(x["url"], [np.asarray(q, np.float32) for q in x["quads"]], bool(x.get("partial")),
+                      {"wrapped": len(x["quads"]) > 1}) for x in d["links"]]
+        yield EvalItem(d["image"], img, gts)
+
+
+@dataclass
+class Counts:
+    tp: int = 0
+    fn: int = 0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / max(1, self.tp + self.fn)
+
+
+@dataclass
+class EvalResult:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    links_found: int = 0
+    links_total: int = 0
+    by_tag: dict[str, Counts] = field(default_factory=lambda: defaultdict(Counts))
+    worst: list[tuple[int, EvalItem, list[np.ndarray]]] = field(default_factory=list)
+    images: int = 0
+
+    @property
+    def precision(self) -> float:
+        return self.tp / max(1, self.tp + self.fp)
+
+    @property
+    def recall(self) -> float:
+        return self.tp / max(1, self.tp + self.fn)
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / max(1e-9, p + r)
+
+    def summary(self) -> dict:
+        return {
+            "images": self.images, "line_quads": self.tp + self.fn, "precision": round(self.precision, 4),
+            "recall": round(self.recall, 4), "f1": round(self.f1, 4), "tp": self.tp, "fp": self.fp, "fn": self.fn,
+            "link_recall": round(self.links_found / max(1, self.links_total), 4), "links": self.links_total,
+            "recall_by": {k: {"recall": round(v.recall, 4), "n": v.tp + v.fn} for k, v in sorted(self.by_tag.items())},
+        }
+
+
+def match(preds: list[np.ndarray], gts: list[GtLink], iou_thr: float = 0.5) -> tuple[set[int], dict[tuple[int, int], int], set[int]]:
+    """Greedy IoU matching. Returns (matched pred ids, (link, line) -> pred id,
+    pred ids that only overlap partial links and so count neither way)."""
+    pairs = []
+    flat = [(li, qi, q) for li, g in enumerate(gts) for qi, q in enumerate(g.quads)]
+    for pi, p in enumerate(preds):
+        for li, qi, q in flat:
+            iou = quad_iou(p, q)
+            if iou >= iou_thr:
+                pairs.append((iou, pi, li, qi))
+    pairs.sort(reverse=True)
+    used_p: set[int] = set()
+    gt_match: dict[tuple[int, int], int] = {}
+    for _iou, pi, li, qi in pairs:
+        if pi in used_p or (li, qi) in gt_match:
+            continue
+        used_p.add(pi)
+        gt_match[(li, qi)] = pi
+    ignore = set()
+    for pi, p in enumerate(preds):
+        if pi in used_p:
+            continue
+        # A detection on a link cut by the frame edge is neither right nor wrong.
+        if any(g.partial and quad_iou(p, q) > 0.1 for g in gts for q in g.quads):
+            ignore.add(pi)
+    return used_p, gt_match, ignore
+
+
+def evaluate(items: Iterator[EvalItem], prob_fn: ProbFn, spec: ModelSpec, n_worst: int = 12,
+             progress: bool = True, total: int | None = None) -> EvalResult:
+    res = EvalResult()
+    for item in tqdm(items, desc="evaluate", disable=not progress, total=total):
+        prob, mi = prob_fn(item.image)
+        dets = decode(prob, spec.decode, spec.output.stride, mi.scale_x, mi.scale_y)
+        preds = [d.quad for d in dets]
+        used, gt_match, ignore = match(preds, item.links)
+        errors = 0
+        for li, g in enumerate(item.links):
+            if g.partial:
+                for qi in range(len(g.quads)):
+                    if (li, qi) in gt_match:
+                        ignore.add(gt_match[(li, qi)])
+                continue
+            res.links_total += 1
+            all_found = True
+            for qi, q in enumerate(g.quads):
+                ok = (li, qi) in gt_match
+                res.tp += ok
+                res.fn += not ok
+                errors += not ok
+                all_found &= ok
+                tags = ["all", f"kind {link_kind(g.url)}", size_bucket(quad_height(q))]
+                tags += [k for k, v in g.tags.items() if v is True]
+                for t in tags:
+                    c = res.by_tag[t]
+                    c.tp += ok
+                    c.fn += not ok
+            res.links_found += all_found
+        fp = len([p for p in range(len(preds)) if p not in used and p not in ignore])
+        res.fp += fp
+        errors += fp
+        res.images += 1
+        if errors:
+            res.worst.append((errors, item, preds))
+            res.worst.sort(key=lambda t: -t[0])
+            del res.worst[n_worst:]
+    return res
+
+
+def draw_worst(res: EvalResult, path: Path, tile: int = 360) -> None:
+    tiles = []
+    for errors, item, preds in res.worst:
+        img = item.image.copy()
+        for g in item.links:
+            for q in g.quads:
+                cv2.polylines(img, [np.round(q).astype(np.int32)], True, (0, 170, 0) if not g.partial else (200, 160, 0), 2)
+        for p in preds:
+            cv2.polylines(img, [np.round(p).astype(np.int32)], True, (0, 0, 230), 1)
+        s = tile / max(img.shape[:2])
+        img = cv2.resize(img, (int(img.shape[1] * s), int(img.shape[0] * s)), interpolation=cv2.INTER_AREA)
+        canvas = np.full((tile, tile, 3), 255, np.uint8)
+        canvas[:img.shape[0], :img.shape[1]] = img
+        cv2.putText(canvas, f"{errors} errors", (4, tile - 6), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1)
+        tiles.append(canvas)
+    if not tiles:
+        return
+    while len(tiles) % 4:
+        tiles.append(np.full_like(tiles[0], 255))
+    rows = [np.hstack(tiles[i:i + 4]) for i in range(0, len(tiles), 4)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), np.vstack(rows))
+
+
+def tflite_prob_fn(model_path: Path, threads: int = 2, long_side: int | None = None) -> tuple[ProbFn, ModelSpec]:
+    from edge_app.detector import Detector, DetectorSettings
+
+    det = Detector(DetectorSettings(model_path=model_path, threads=threads, long_side=long_side))
+
+    def fn(frame: np.ndarray) -> tuple[np.ndarray, ModelInput]:
+        link, _text, mi = det.prob_map(frame)
+        return link, mi
+
+    return fn, det.spec
+
+
+def keras_prob_fn(model, spec: ModelSpec, long_side: int | None = None) -> ProbFn:
+    """The float model (Keras or a reloaded SavedModel's serve function)."""
+
+    def fn(frame: np.ndarray) -> tuple[np.ndarray, ModelInput]:
+        mi = preprocess(frame, spec.input, long_side)
+        x = mi.image[None, :, :, None].astype(np.float32)
+        out = model(x)
+        out = out.numpy() if hasattr(out, "numpy") else np.asarray(out)
+        return out[0, :, :, spec.output.link_channel], mi
+
+    return fn
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", type=Path, required=True, help=".tflite (with sidecar) or a SavedModel folder")
+    ap.add_argument("--spec", type=Path, help="sidecar JSON for a SavedModel (default: the shipped one)")
+    ap.add_argument("--synth", type=Path)
+    ap.add_argument("--realdocs", type=Path)
+    ap.add_argument("--limit", type=int)
+    ap.add_argument("--long-side", type=int)
+    ap.add_argument("--out", type=Path, help="folder for worst-case pictures and metrics JSON")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    if args.model.suffix == ".tflite":
+        fn, spec = tflite_prob_fn(args.model, args.threads, args.long_side)
+        tag = args.model.stem
+    else:
+        import tensorflow as tf
+
+        from edge_app.model_spec import default_model_path, load_spec
+
+        spec = load_spec(args.spec or default_model_path()) if (args.spec or default_model_path().exists()) else ModelSpec()
+        sm = tf.saved_model.load(str(args.model))
+        fn = keras_prob_fn(sm.serve, spec, args.long_side)
+        tag = "savedmodel"
+    results = {}
+    for name, items, total in (
+        ("synthetic", synth_items(args.synth, args.limit) if args.synth else None, None),
+        ("realdocs", realdocs_items(args.realdocs, args.limit) if args.realdocs else None, None),
+    ):
+        if items is None:
+            continue
+        res = evaluate(items, fn, spec, total=total)
+        results[name] = res.summary()
+        print(f"{name}: P={res.precision:.3f} R={res.recall:.3f} F1={res.f1:.3f} "
+              f"(lines {res.tp + res.fn}, fp {res.fp}, link recall {res.links_found}/{res.links_total})")
+        for k, v in results[name]["recall_by"].items():
+            print(f"  recall {k:18s} {v['recall']:.3f}  (n={v['n']})")
+        if args.out:
+            draw_worst(res, args.out / f"worst_{name}_{tag}.png")
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / f"metrics_{tag}.json").write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

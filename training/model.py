@@ -1,0 +1,81 @@
+"""The link detector: a small fully convolutional network (DBNet/EAST-like).
+
+Grayscale input of any size that is a multiple of 32, raw 0..255 pixels
+(normalised inside, so a uint8 model takes camera pixels as they are).
+Output at stride 4: sigmoid maps for (link, text). Only ops that
+full-integer TFLite runs well: Conv2D, DepthwiseConv2D, Add, ReLU6,
+nearest-neighbour resize, Concatenate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+from keras import layers
+
+from edge_app.model_spec import OutputSpec
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    stem: int = 16
+    widths: tuple[int, int, int, int] = (24, 32, 64, 96)  # at strides 4, 8, 16, 32
+    repeats: tuple[int, int, int, int] = (1, 2, 3, 2)
+    expand: int = 3
+    fpn: int = 40
+    head: int = 32
+    wide_kernel: int = 9  # horizontal depthwise kernel in the neck: links are long
+    out_channels: int = len(OutputSpec().channels)
+
+
+def _cbr(x, filters: int, k: int = 3, s: int = 1, name: str = ""):
+    x = layers.Conv2D(filters, k, strides=s, padding="same", use_bias=False, name=f"{name}_conv")(x)
+    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    return layers.ReLU(6.0, name=f"{name}_relu")(x)
+
+
+def _dw(x, k, s: int = 1, name: str = ""):
+    x = layers.DepthwiseConv2D(k, strides=s, padding="same", use_bias=False, name=f"{name}_dw")(x)
+    x = layers.BatchNormalization(name=f"{name}_dwbn")(x)
+    return layers.ReLU(6.0, name=f"{name}_dwrelu")(x)
+
+
+def _inverted_residual(x, out: int, s: int, expand: int, name: str):
+    inp = x
+    c_in = x.shape[-1]
+    h = _cbr(x, c_in * expand, 1, name=f"{name}_exp") if expand > 1 else x
+    h = _dw(h, 3, s, name=name)
+    h = layers.Conv2D(out, 1, use_bias=False, name=f"{name}_proj")(h)
+    h = layers.BatchNormalization(name=f"{name}_projbn")(h)
+    if s == 1 and c_in == out:
+        h = layers.Add(name=f"{name}_add")([inp, h])
+    return h
+
+
+def build_model(cfg: ModelConfig | None = None) -> keras.Model:
+    cfg = cfg or ModelConfig()
+    inp = keras.Input((None, None, 1), name="image")
+    x = layers.Rescaling(1.0 / 255.0, name="normalise")(inp)
+    x = _cbr(x, cfg.stem, 3, 2, name="stem")  # 1/2
+    feats = []
+    for level, (w, n) in enumerate(zip(cfg.widths, cfg.repeats)):
+        for i in range(n):
+            x = _inverted_residual(x, w, 2 if i == 0 else 1, cfg.expand if (level or i) else 1, name=f"b{level}_{i}")
+        feats.append(x)
+    # FPN back to stride 4.
+    p = _cbr(feats[-1], cfg.fpn, 1, name="lat3")
+    for level in (2, 1, 0):
+        up = layers.UpSampling2D(2, interpolation="nearest", name=f"up{level}")(p)
+        lat = _cbr(feats[level], cfg.fpn, 1, name=f"lat{level}")
+        p = layers.Add(name=f"fuse{level}")([up, lat])
+        if level == 1:
+            # A wide horizontal view at stride 8 tells a link (no spaces,
+            # dots and slashes) from the words around it.
+            p = _dw(p, (1, cfg.wide_kernel), name="wide")
+        p = _dw(p, 3, name=f"smooth{level}")
+    h = _cbr(p, cfg.head, 1, name="head1")
+    h = _dw(h, 3, name="head2")
+    h = layers.Conv2D(cfg.out_channels, 1, name="logits")(h)
+    out = layers.Activation("sigmoid", name="maps")(h)
+    return keras.Model(inp, out, name="links_detector")

@@ -1,0 +1,128 @@
+"""One synthetic camera frame of a printed page, with exact link labels.
+
+``Synthesizer(config).make_sample(seed)`` is deterministic for a seed: the
+same seed gives the same pixels and labels, byte for byte.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from edge_app.decode import rasterize_targets
+from edge_app.model_spec import DecodeSpec
+from edge_app.preprocess import preprocess
+from edge_app.model_spec import InputSpec
+from training.camera import CameraConfig, photograph, random_geometry, warp_image, warp_points
+from training.fonts import FontFamily, discover_fonts
+from training.layout import PageRenderer
+from training.vocab import Vocabulary
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    out_size: tuple[int, int] = (640, 480)
+    portrait_p: float = 0.25
+    # Link x-height in output pixels: log-uniform over this range.
+    xheight: tuple[float, float] = (5.0, 40.0)
+    min_canvas_xheight: float = 8.0  # render at least this large, then shrink like a lens
+    link_rate: float = 0.25  # per prose draw (a draw is a link or a whole sentence)
+    camera: CameraConfig = field(default_factory=CameraConfig)
+
+
+@dataclass
+class LinkLabel:
+    url: str
+    kind: str
+    quads: list[np.ndarray]  # one per printed line, output pixels, tl tr br bl
+    partial: bool  # cut by the frame edge
+    style: dict
+    parts: list[str] = field(default_factory=list)  # URL text on each line, in quad order
+
+    def to_json(self) -> dict:
+        return {
+            "url": self.url, "kind": self.kind, "partial": self.partial, "style": self.style, "parts": self.parts,
+            "quads": [np.round(q, 2).tolist() for q in self.quads],
+        }
+
+    @classmethod
+    def from_json(cls, d: dict) -> "LinkLabel":
+        return cls(d["url"], d["kind"], [np.asarray(q, np.float32) for q in d["quads"]], d["partial"], d.get("style", {}),
+                   d.get("parts", []))
+
+
+@dataclass
+class Sample:
+    image: np.ndarray  # BGR uint8, out_size
+    jpeg: bytes  # the exact bytes ``image`` was decoded from
+    links: list[LinkLabel]
+    text_quads: list[np.ndarray]
+    meta: dict
+
+
+def _inside(q: np.ndarray, w: int, h: int, tol: float = 1.0) -> bool:
+    return bool((q[:, 0] >= -tol).all() and (q[:, 0] <= w + tol).all() and (q[:, 1] >= -tol).all() and (q[:, 1] <= h + tol).all())
+
+
+def _visible(q: np.ndarray, w: int, h: int) -> bool:
+    c = q.mean(axis=0)
+    return bool(0 <= c[0] < w and 0 <= c[1] < h)
+
+
+class Synthesizer:
+    def __init__(self, config: SynthConfig | None = None, families: list[FontFamily] | None = None,
+                 vocab: Vocabulary | None = None) -> None:
+        self.config = config or SynthConfig()
+        self.renderer = PageRenderer(families or discover_fonts(), vocab or Vocabulary.load())
+
+    def make_sample(self, seed: int) -> Sample:
+        cfg = self.config
+        rng = np.random.default_rng(seed)
+        w, h = cfg.out_size
+        if rng.random() < cfg.portrait_p:
+            w, h = h, w
+        lo, hi = np.log(cfg.xheight[0]), np.log(cfg.xheight[1])
+        xh = float(np.exp(rng.uniform(lo, hi)))
+        zoom = max(1.0, cfg.min_canvas_xheight / xh) * rng.uniform(1.0, 1.25)
+        cw, ch = int(w * zoom * 1.15), int(h * zoom * 1.15)
+        page = self.renderer.render(rng, cw, ch, xh * zoom, link_rate=cfg.link_rate)
+        geo = random_geometry(rng, (cw, ch), (w, h), zoom, cfg.camera)
+        desk = tuple(int(v) for v in rng.integers(10, 120, 3))
+        warped = warp_image(np.asarray(page.image), geo, zoom, desk)
+        image, jpeg = photograph(rng, warped, cfg.camera)
+
+        links: list[LinkLabel] = []
+        for ld in page.links:
+            if not ld.quads:
+                continue
+            quads = [warp_points(q, geo) for q in ld.quads]
+            if not any(_visible(q, w, h) for q in quads):
+                continue
+            partial = not all(_inside(q, w, h) for q in quads)
+            style = dict(ld.style)
+            style["xheight"] = round(xh, 2)
+            links.append(LinkLabel(ld.url, ld.kind, quads, partial, style, list(ld.parts)))
+        text_quads = [q2 for q in page.text_quads if _visible(q2 := warp_points(q, geo), w, h)]
+        meta = {"seed": seed, "xheight": round(xh, 3), "zoom": round(zoom, 3), "size": [w, h]}
+        return Sample(image=image, jpeg=jpeg, links=links, text_quads=text_quads, meta=meta)
+
+
+def targets(image: np.ndarray, links: list[LinkLabel], text_quads: list[np.ndarray], stride: int = 4,
+            input_spec: InputSpec | None = None, decode_spec: DecodeSpec | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Model input (gray uint8) and target maps (link, text) at ``stride``,
+    through the runtime's own preprocessing and the decoder's own shrink rule."""
+    spec = input_spec or InputSpec()
+    h, w = image.shape[:2]
+    mi = preprocess(image, spec, long_side=max(w, h))  # training frames are already at network scale
+    dspec = decode_spec or DecodeSpec()
+    sx, sy = mi.scale_x, mi.scale_y
+
+    def to_input(q: np.ndarray) -> np.ndarray:
+        return q / np.array([sx, sy], np.float32)
+
+    link_quads = [to_input(q) for ln in links for q in ln.quads]
+    link_map = rasterize_targets(link_quads, mi.image.shape, stride, dspec)
+    text_map = rasterize_targets([to_input(q) for q in text_quads], mi.image.shape, stride, dspec)
+    text_map = np.maximum(text_map, link_map)
+    return mi.image, np.stack([link_map, text_map], axis=-1)

@@ -1,0 +1,147 @@
+"""Train the link detector on synthetic shards; checkpoints, resume, TensorBoard.
+
+    python -m training.train --data data/synth/train --val data/synth/val --out runs/main
+
+Re-running the same command resumes from the newest checkpoint in --out.
+Every setting is written to <out>/settings.json; the SavedModel to
+<out>/saved_model when training ends.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from training.dataset import load, make_dataset  # noqa: E402
+from training.model import ModelConfig, build_model  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    data: str = "data/synth/train"
+    val: str = "data/synth/val"
+    out: str = "runs/main"
+    crop: int = 256
+    batch: int = 16
+    epochs: int = 30
+    steps_per_epoch: int = 250
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    text_weight: float = 0.5
+    seed: int = 0
+    limit: int | None = None  # use only the first N training samples (tests, smoke runs)
+
+
+def dice_loss(y: tf.Tensor, p: tf.Tensor) -> tf.Tensor:
+    inter = tf.reduce_sum(y * p, axis=[1, 2])
+    return 1.0 - (2.0 * inter + 1.0) / (tf.reduce_sum(y, axis=[1, 2]) + tf.reduce_sum(p, axis=[1, 2]) + 1.0)
+
+
+def make_loss(text_weight: float):
+    """BCE + dice on the link map (thin, sparse regions), BCE on the text map."""
+
+    def loss(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
+        p = tf.clip_by_value(y_pred, 1e-6, 1 - 1e-6)
+        bce = -(y_true * tf.math.log(p) + (1 - y_true) * tf.math.log(1 - p))
+        link = tf.reduce_mean(bce[..., 0], axis=[1, 2]) * 2.0 + dice_loss(y_true[..., 0], p[..., 0])
+        text = tf.reduce_mean(bce[..., 1], axis=[1, 2])
+        return link + text_weight * text
+
+    return loss
+
+
+def link_dice(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
+    return 1.0 - tf.reduce_mean(dice_loss(y_true[..., 0], tf.cast(y_pred[..., 0] > 0.5, tf.float32)))
+
+
+class TimeLog(keras.callbacks.Callback):
+    """One readable line per epoch in the log file, with images/s."""
+
+    def __init__(self, batch: int, steps: int) -> None:
+        super().__init__()
+        self.batch, self.steps = batch, steps
+        self.t0 = 0.0
+
+    def on_epoch_begin(self, epoch: int, logs=None) -> None:
+        self.t0 = time.time()
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        dt = time.time() - self.t0
+        items = " ".join(f"{k}={v:.4f}" for k, v in (logs or {}).items())
+        print(f"epoch {epoch + 1}: {items} ({self.batch * self.steps / dt:.1f} img/s, {dt:.0f}s)", flush=True)
+
+
+def train(cfg: TrainConfig, model_cfg: ModelConfig | None = None, verbose: int = 2) -> keras.Model:
+    model_cfg = model_cfg or ModelConfig()
+    out = Path(cfg.out)
+    ckpt_dir = out / "checkpoints"
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    (out / "settings.json").write_text(json.dumps({"train": asdict(cfg), "model": asdict(model_cfg)}, indent=2) + "\n")
+    keras.utils.set_random_seed(cfg.seed)
+
+    train_data = load(Path(cfg.data), limit=cfg.limit, progress=verbose > 0)
+    val_data = load(Path(cfg.val), limit=None if cfg.limit is None else max(8, cfg.limit // 10), progress=verbose > 0)
+    ds = make_dataset(train_data, cfg.crop, cfg.batch, cfg.seed)
+    val_ds = make_dataset(val_data, cfg.crop, cfg.batch, cfg.seed + 1).take(max(1, min(40, len(val_data) // cfg.batch)))
+    val_ds = val_ds.cache()
+
+    model = build_model(model_cfg)
+    total = cfg.epochs * cfg.steps_per_epoch
+    sched = keras.optimizers.schedules.CosineDecay(cfg.lr, total, alpha=0.02, warmup_target=None)
+    model.compile(optimizer=keras.optimizers.AdamW(sched, weight_decay=cfg.weight_decay),
+                  loss=make_loss(cfg.text_weight), metrics=[link_dice])
+
+    initial_epoch = 0
+    ckpts = sorted(ckpt_dir.glob("epoch-*.keras"))
+    if ckpts:
+        latest = ckpts[-1]
+        initial_epoch = int(latest.stem.split("-")[1])
+        model = keras.models.load_model(latest, custom_objects={"loss": make_loss(cfg.text_weight), "link_dice": link_dice})
+        print(f"resuming from {latest} (epoch {initial_epoch})", flush=True)
+
+    callbacks = [
+        keras.callbacks.ModelCheckpoint(str(ckpt_dir / "epoch-{epoch:03d}.keras")),
+        keras.callbacks.TensorBoard(str(out / "tensorboard"), update_freq="epoch"),
+        TimeLog(cfg.batch, cfg.steps_per_epoch),
+    ]
+    if initial_epoch < cfg.epochs:
+        model.fit(ds, epochs=cfg.epochs, initial_epoch=initial_epoch, steps_per_epoch=cfg.steps_per_epoch,
+                  validation_data=val_ds, callbacks=callbacks, verbose=verbose)
+    # Export a clean inference graph (no optimizer, no custom loss).
+    inference = build_model(model_cfg)
+    inference.set_weights(model.get_weights())
+    inference.export(str(out / "saved_model"), verbose=False)
+    inference.save(out / "final.keras")
+    return inference
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    for f, default in asdict(TrainConfig()).items():
+        typ = int if f in ("crop", "batch", "epochs", "steps_per_epoch", "seed", "limit") else (float if isinstance(default, float) else str)
+        ap.add_argument("--" + f.replace("_", "-"), type=typ, default=default)
+    ap.add_argument("--verbose", type=int, default=2, help="Keras verbosity: 1 = progress bar, 2 = a line per epoch")
+    args = vars(ap.parse_args(argv))
+    verbose = args.pop("verbose")
+    cfg = TrainConfig(**args)
+    logging.basicConfig(level=logging.INFO)
+    tf.config.threading.set_inter_op_parallelism_threads(2)
+    train(cfg, verbose=verbose)
+    print(f"saved model: {Path(cfg.out) / 'saved_model'}")
+
+
+if __name__ == "__main__":
+    main()
