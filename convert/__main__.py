@@ -1,0 +1,144 @@
+"""SavedModel -> models/: int8 (shipped), fp16, fp32 TFLite, TF.js; parity, latency, model card.
+
+    python -m convert --saved-model runs/main/saved_model --data data/synth/val \
+        --realdocs data/realdocs --train-dir runs/main --out models
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import subprocess
+import sys
+from itertools import islice
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from convert.latency import measure  # noqa: E402
+from convert.model_card import write_card  # noqa: E402
+from convert.parity import check  # noqa: E402
+from convert.tflite_export import VARIANTS, convert_saved_model  # noqa: E402
+from edge_app.model_spec import DEFAULT_MODEL_STEM, ModelSpec  # noqa: E402
+from edge_app.preprocess import preprocess  # noqa: E402
+from training.evaluate import evaluate, keras_prob_fn, realdocs_items, synth_items  # noqa: E402
+
+log = logging.getLogger("convert")
+
+
+def _git(*args: str) -> str | None:
+    try:
+        return subprocess.run(["git", *args], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--saved-model", type=Path, required=True)
+    ap.add_argument("--data", type=Path, required=True, help="synthetic validation shards (representative set, parity, metrics)")
+    ap.add_argument("--realdocs", type=Path, help="real-documents validation set (training.realdocs)")
+    ap.add_argument("--train-dir", type=Path, help="training run folder (settings.json) for the model card")
+    ap.add_argument("--out", type=Path, default=Path("models"))
+    ap.add_argument("--name", default=DEFAULT_MODEL_STEM)
+    ap.add_argument("--rep-count", type=int, default=100)
+    ap.add_argument("--parity-count", type=int, default=60)
+    ap.add_argument("--tfjs", action="store_true", help="also export a TF.js graph model (separate environment)")
+    ap.add_argument("--skip-eval", action="store_true")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+
+    spec = ModelSpec()
+    serve = tf.saved_model.load(str(args.saved_model)).serve
+    val = list(synth_items(args.data))
+    rep_items = val[: args.rep_count]
+    parity_items = val[-args.parity_count:]
+
+    def representative():
+        for it in rep_items:
+            yield preprocess(it.image, spec.input).image[None, :, :, None].astype(np.float32)
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    variants_dir = args.out / "variants"
+    variants_dir.mkdir(exist_ok=True)
+    report: dict = {"variants": {}}
+    paths = {}
+    for v in VARIANTS:
+        data = convert_saved_model(args.saved_model, v, representative if v == "int8" else None)
+        path = args.out / f"{args.name}.tflite" if v == "int8" else variants_dir / f"{args.name}_{v}.tflite"
+        path.write_bytes(data)
+        paths[v] = path
+        par = check(serve, str(path), parity_items, spec)
+        lat = measure(str(path))
+        report["variants"][v] = {
+            "file": str(path), "size_bytes": len(data),
+            "parity": {"map_mae": round(par.map_mae, 5), "map_max": round(par.map_max, 4),
+                       "f1_float": round(par.f1_float, 4), "f1_export": round(par.f1_export, 4),
+                       "f1_drop": round(par.f1_drop, 4), "images": len(parity_items)},
+            "latency_ms_2_threads": lat,
+        }
+        log.info("%s: %.0f KB, F1 %.4f vs float %.4f, %s", v, len(data) / 1024, par.f1_export, par.f1_float,
+                 lat.get("640x384"))
+
+    if not args.skip_eval:
+        from training.evaluate import tflite_prob_fn
+
+        spec.save(paths["int8"].with_suffix(".json"))  # the evaluator reads the sidecar
+        acc: dict = {}
+        for name, items_fn in (("synthetic", lambda: synth_items(args.data)),
+                               ("realdocs", (lambda: realdocs_items(args.realdocs)) if args.realdocs else None)):
+            if items_fn is None:
+                continue
+            fn, _ = tflite_prob_fn(paths["int8"])
+            r_int8 = evaluate(items_fn(), fn, spec)
+            r_float = evaluate(items_fn(), keras_prob_fn(serve, spec), spec)
+            acc[name] = {"int8": r_int8.summary(), "float": r_float.summary()}
+            from training.evaluate import draw_worst
+
+            draw_worst(r_int8, Path("docs") / f"worst_{name}.png")
+            log.info("%s: int8 P=%.3f R=%.3f F1=%.3f | float F1=%.3f", name, r_int8.precision, r_int8.recall, r_int8.f1, r_float.f1)
+        report["accuracy"] = acc
+
+    if args.tfjs:
+        from convert.tfjs_export import export_tfjs
+
+        res = export_tfjs(args.saved_model, args.out / "tfjs")
+        report["tfjs"] = {"dir": str(res.out_dir), "size_bytes": res.size_bytes, "converter": res.converter_version}
+
+    data_manifest = json.loads((Path(args.data).parent / "train" / "manifest.json").read_text()) \
+        if (Path(args.data).parent / "train" / "manifest.json").exists() else {}
+    train_settings = json.loads((args.train_dir / "settings.json").read_text()) if args.train_dir else {}
+    info = {
+        "name": args.name,
+        "variant": "int8 full-integer (uint8 in/out)",
+        "commit": _git("rev-parse", "HEAD"),
+        "convert_command": " ".join(["python -m convert"] + (argv if argv is not None else sys.argv[1:])),
+        "training": train_settings,
+        "data": {k: data_manifest.get(k) for k in ("count", "seed", "seed_rule", "links", "command", "fonts", "font_faces", "config")},
+        "machine": {"cpu": _cpu_model(), "cores": os.cpu_count(), "threads": 2},
+        **report,
+    }
+    for v, p in paths.items():
+        ModelSpec(input=spec.input, output=spec.output, decode=spec.decode, info={**info, "variant": v}).save(p.with_suffix(".json"))
+    write_card(args.out / "MODEL_CARD.md", info)
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""models/MODEL_CARD.md, rendered from the figures convert measured."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def _acc_rows(acc: dict) -> list[str]:
+    rows = ["| set | model | precision | recall | F1 | link recall | line quads | images |", "|---|---|---|---|---|---|---|---|"]
+    for name, by_model in acc.items():
+        for model, s in by_model.items():
+            rows.append(f"| {name} | {model} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | "
+                        f"{s['link_recall']:.3f} | {s['line_quads']} | {s['images']} |")
+    return rows
+
+
+def _recall_by(acc: dict) -> list[str]:
+    names = list(acc)
+    keys = sorted({k for n in names for k in acc[n]["int8"]["recall_by"]})
+    rows = ["| slice | " + " | ".join(f"{n} recall (n)" for n in names) + " |", "|---" * (len(names) + 1) + "|"]
+    for k in keys:
+        cells = []
+        for n in names:
+            v = acc[n]["int8"]["recall_by"].get(k)
+            cells.append(f"{v['recall']:.3f} ({v['n']})" if v else "–")
+        rows.append(f"| {k} | " + " | ".join(cells) + " |")
+    return rows
+
+
+def write_card(path: Path, info: dict) -> None:
+    v = info["variants"]
+    sizes = list(next(iter(v.values()))["latency_ms_2_threads"])
+    lat = ["| variant | file size | " + " | ".join(f"{s} p50 ms" for s in sizes) + " | map MAE vs float | F1 drop vs float |",
+           "|---|---|" + "---|" * len(sizes) + "---|---|"]
+    for name, d in v.items():
+        cells = " | ".join(f"{d['latency_ms_2_threads'][s]['p50_ms']:.1f}" for s in sizes)
+        lat.append(f"| {name} | {d['size_bytes'] / 1024:.0f} KB | {cells} | {d['parity']['map_mae']:.4f} | {d['parity']['f1_drop']:+.4f} |")
+    tr = info.get("training", {}).get("train", {})
+    data = info.get("data", {})
+    lines = [
+        f"# Model card: {info['name']}",
+        "",
+        "A small fully convolutional network that outlines every printed link line in a camera frame.",
+        "Input: grayscale, any size that is a multiple of 32 (the runtime resizes the frame's longer side to "
+        "640), raw 0..255 pixels. Output at stride 4: sigmoid maps for link lines (shrunk to their central band) "
+        "and for all text; `edge_app.decode` turns the link map into one quad per printed line.",
+        "",
+        "Shipped file: `links_detector.tflite`, full-integer int8 (uint8 input and output), with its sidecar "
+        "`links_detector.json`. fp16 and fp32 exports for comparison in `variants/`.",
+        "",
+        "## Size and latency",
+        f"Measured on this machine: {info['machine']['cpu']}, {info['machine']['cores']} cores, LiteRT with "
+        f"{info['machine']['threads']} threads, median of 50 runs after 5 warm-up runs.",
+        "",
+        *lat,
+        "",
+    ]
+    if "accuracy" in info:
+        lines += [
+            "## Accuracy",
+            "Detection of link line quads, IoU >= 0.5 (a link wrapped over two lines is two quads). Links cut "
+            "by the frame edge are neither counted as misses nor as false alarms. *link recall*: all lines of "
+            "the link found.",
+            "",
+            "- **synthetic**: our generator's validation split (seed 1, never trained on).",
+            "- **realdocs**: real PDF documents from Debian packages, rendered and photographed by an "
+            "independent camera simulation (`training/realdocs.py`); labels from the PDF text layer.",
+            "",
+            *_acc_rows(info["accuracy"]),
+            "",
+            "Recall of the int8 model by slice:",
+            "",
+            *_recall_by(info["accuracy"]),
+            "",
+            "Worst cases: `docs/worst_synthetic.png`, `docs/worst_realdocs.png` (green: truth, red: detections).",
+            "",
+        ]
+    if "tfjs" in info:
+        lines += ["## TF.js", f"Graph model in `{info['tfjs']['dir']}`, {info['tfjs']['size_bytes'] / 1024:.0f} KB, "
+                  f"converter {info['tfjs']['converter']}.", ""]
+    lines += [
+        "## Data",
+        f"{data.get('count')} synthetic frames (seed {data.get('seed')}; {data.get('links')} links), "
+        f"{len(data.get('fonts') or [])} font families / {data.get('font_faces')} faces from Debian font packages. "
+        "See `training/` for the recipe: prose, headings, lists, reference lists, footnotes, boxed and inverted "
+        "notes; https/http/www/bare/ftp links inline, in parentheses, italic, bold, monospace, underlined, "
+        "coloured, wrapped over lines; perspective, rotation, page curl, blur, noise, JPEG, uneven light, shadows, "
+        "glare. Data command: `" + str(data.get("command")) + "`.",
+        "",
+        "## Training",
+        f"Keras 3 / TensorFlow 2.21 on the CPU: {tr.get('epochs')} epochs x {tr.get('steps_per_epoch')} steps, "
+        f"batch {tr.get('batch')}, {tr.get('crop')}x{tr.get('crop')} random crops, AdamW lr {tr.get('lr')} cosine, "
+        "BCE + dice on the link map, BCE on the text map.",
+        "",
+        "## Reproduce",
+        "```",
+        "bash scripts/train_model.sh",
+        "```",
+        f"Commit: `{info.get('commit')}`. Convert command: `{info.get('convert_command')}`.",
+        "",
+        "## Limits",
+        "- Trained on synthetic pages only; no real photographs were available. The realdocs figures are the "
+        "best estimate of behaviour on real pages.",
+        "- Latin script, horizontal text; links set in display type larger than ~40 px x-height at 640 px are "
+        "outside the training range.",
+        "",
+    ]
+    path.write_text("\n".join(lines))

@@ -1,0 +1,63 @@
+"""Parity of an exported model against the float SavedModel: map error and F1."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from edge_app.model_spec import ModelSpec
+from edge_app.preprocess import preprocess
+from training.evaluate import EvalItem, evaluate, keras_prob_fn
+
+
+@dataclass
+class Parity:
+    map_mae: float  # mean |p_export - p_float| over link maps
+    map_max: float
+    f1_float: float
+    f1_export: float
+
+    @property
+    def f1_drop(self) -> float:
+        return self.f1_float - self.f1_export
+
+
+def tflite_maps(path: str, images: list[np.ndarray], threads: int = 2) -> list[np.ndarray]:
+    """(H, W) gray uint8 images -> dequantized (h, w, C) maps, straight through LiteRT."""
+    from convert.latency import _interpreter
+
+    it = _interpreter(path, threads)
+    inp, outd = it.get_input_details()[0], it.get_output_details()[0]
+    maps = []
+    for img in images:
+        it.resize_tensor_input(inp["index"], [1, *img.shape, 1])
+        it.allocate_tensors()
+        x = img[None, :, :, None].astype(np.float32)
+        s, z = inp["quantization"]
+        if inp["dtype"] != np.float32:
+            x = np.clip(np.round(x / (s or 1.0) + z), np.iinfo(inp["dtype"]).min, np.iinfo(inp["dtype"]).max)
+        it.set_tensor(inp["index"], x.astype(inp["dtype"]))
+        it.invoke()
+        o = it.get_tensor(outd["index"])[0].astype(np.float32)
+        s, z = outd["quantization"]
+        if outd["dtype"] != np.float32:
+            o = (o - z) * s
+        maps.append(o)
+    return maps
+
+
+def check(serve, tflite_path: str, items: list[EvalItem], spec: ModelSpec) -> Parity:
+    images = [preprocess(it.image, spec.input).image for it in items]
+    ref = [np.asarray(serve(im[None, :, :, None].astype(np.float32)))[0] for im in images]
+    got = tflite_maps(tflite_path, images)
+    err = np.concatenate([np.abs(a[..., 0] - b[..., 0]).ravel() for a, b in zip(ref, got)])
+    f_float = evaluate(iter(items), keras_prob_fn(serve, spec), spec, progress=False).f1
+    lookup = {id(it.image): g for it, g in zip(items, got)}
+
+    def export_fn(frame: np.ndarray):
+        mi = preprocess(frame, spec.input)
+        return lookup[id(frame)][..., spec.output.link_channel], mi
+
+    f_export = evaluate(iter(items), export_fn, spec, progress=False).f1
+    return Parity(map_mae=float(err.mean()), map_max=float(err.max()), f1_float=f_float, f1_export=f_export)

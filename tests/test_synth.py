@@ -1,0 +1,100 @@
+"""The synthetic page generator: exact labels, determinism, wrapped and partial links."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from edge_app.urls import normalize_url
+from training.fonts import discover_fonts
+from training.layout import PageRenderer
+from training.shards import build, digest, read_dataset, sample_seed
+from training.synth import SynthConfig, Synthesizer
+from training.vocab import DISTRACTORS, Vocabulary
+
+
+@pytest.fixture(scope="module")
+def synth() -> Synthesizer:
+    return Synthesizer()
+
+
+@pytest.fixture(scope="module")
+def samples(synth: Synthesizer) -> list:
+    return [synth.make_sample(sample_seed(7, i)) for i in range(40)]
+
+
+def test_link_glyphs_fall_inside_their_quads() -> None:
+    """Render each page twice, once with link glyphs in the paper colour: the
+    difference is exactly the link ink, which must lie inside the link quads."""
+    fams, vocab = discover_fonts(), Vocabulary.load()
+    shown, hidden = PageRenderer(fams, vocab), PageRenderer(fams, vocab, hide_links=True)
+    inside = total = 0
+    n_links = 0
+    for seed in range(12):
+        a = shown.render(np.random.default_rng(seed), 900, 700, float(np.random.default_rng(seed + 99).uniform(6, 30)))
+        b = hidden.render(np.random.default_rng(seed), 900, 700, float(np.random.default_rng(seed + 99).uniform(6, 30)))
+        ink = np.abs(np.asarray(a.image, np.int16) - np.asarray(b.image, np.int16)).max(axis=2) > 0
+        mask = np.zeros(ink.shape, np.uint8)
+        for ln in a.links:
+            n_links += 1
+            for q in ln.quads:
+                # quads are continuous coordinates: pixel (x, y) covers [x, x+1).
+                cv2.fillPoly(mask, [np.round((q + [[0, 0], [1, 0], [1, 1], [0, 1]]) * 16).astype(np.int32)], 1, shift=4)
+        inside += int((ink & (mask > 0)).sum())
+        total += int(ink.sum())
+    assert n_links >= 10 and total > 0
+    assert inside / total >= 0.99, f"only {inside / total:.4f} of link ink inside the quads"
+
+
+def test_same_seed_same_bytes(synth: Synthesizer) -> None:
+    a, b = synth.make_sample(123), synth.make_sample(123)
+    assert a.jpeg == b.jpeg
+    assert [ln.to_json() for ln in a.links] == [ln.to_json() for ln in b.links]
+    assert synth.make_sample(124).jpeg != a.jpeg
+
+
+def test_shards_are_deterministic_whatever_the_worker_count(tmp_path) -> None:
+    m1 = build(tmp_path / "a", count=6, seed=3, workers=1, shard_size=4, progress=False)
+    build(tmp_path / "b", count=6, seed=3, workers=2, shard_size=4, progress=False)
+    assert digest(tmp_path / "a") == digest(tmp_path / "b")
+    assert m1["count"] == 6 and len(list(read_dataset(tmp_path / "a"))) == 6
+
+
+def test_wrapped_link_has_one_quad_per_line_and_parts_join(samples: list) -> None:
+    wrapped = [ln for s in samples for ln in s.links if len(ln.quads) > 1 and not ln.partial]
+    assert wrapped, "no wrapped link in 40 samples"
+    for ln in wrapped:
+        assert len(ln.parts) == len(ln.quads)
+        assert "".join(ln.parts) == ln.url
+        tops = [float(q[:, 1].mean()) for q in ln.quads]
+        # Each following line is lower on the page (in the page's own frame,
+        # rotation is at most a few tens of degrees).
+        assert all(b > a for a, b in zip(tops, tops[1:]))
+
+
+def test_cut_links_are_flagged_partial(samples: list) -> None:
+    n_partial = 0
+    for s in samples:
+        h, w = s.image.shape[:2]
+        for ln in s.links:
+            pts = np.concatenate(ln.quads)
+            outside = (pts[:, 0] < -1).any() or (pts[:, 0] > w + 1).any() or (pts[:, 1] < -1).any() or (pts[:, 1] > h + 1).any()
+            assert ln.partial == bool(outside)
+            n_partial += ln.partial
+    assert n_partial > 0
+
+
+def test_distractors_never_labelled_and_labels_are_links(samples: list) -> None:
+    urls = [ln.url for s in samples for ln in s.links]
+    assert len(urls) > 50
+    assert not set(urls) & set(DISTRACTORS)
+    bad = [u for u in urls if normalize_url(u) is None]
+    assert not bad, f"generated URLs the URL rules reject: {bad[:5]}"
+    assert all(normalize_url(d) is None for d in DISTRACTORS if "@" not in d or True)
+
+
+def test_link_size_range(synth: Synthesizer) -> None:
+    cfg = SynthConfig()
+    xs = [synth.make_sample(i).meta["xheight"] for i in range(30)]
+    assert min(xs) >= cfg.xheight[0] and max(xs) <= cfg.xheight[1]
