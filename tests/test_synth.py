@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edge_app.urls import normalize_url
+
 from training.fonts import discover_fonts
 from training.layout import PageRenderer
 from training.shards import build, digest, read_dataset, sample_seed
@@ -67,10 +67,12 @@ def test_wrapped_link_has_one_quad_per_line_and_parts_join(samples: list) -> Non
     for ln in wrapped:
         assert len(ln.parts) == len(ln.quads)
         assert "".join(ln.parts) == ln.url
-        tops = [float(q[:, 1].mean()) for q in ln.quads]
-        # Each following line is lower on the page (in the page's own frame,
-        # rotation is at most a few tens of degrees).
-        assert all(b > a for a, b in zip(tops, tops[1:]))
+        # Each following line lies below the previous one in the page's own
+        # frame: along the normal of the previous line's baseline.
+        for a, b in zip(ln.quads, ln.quads[1:]):
+            d = a[1] - a[0]
+            down = np.array([-d[1], d[0]])
+            assert float(np.dot(b.mean(axis=0) - a.mean(axis=0), down)) > 0
 
 
 def test_cut_links_are_flagged_partial(samples: list) -> None:
@@ -86,6 +88,8 @@ def test_cut_links_are_flagged_partial(samples: list) -> None:
 
 
 def test_distractors_never_labelled_and_labels_are_links(samples: list) -> None:
+    from edge_app.urls import normalize_url
+
     urls = [ln.url for s in samples for ln in s.links]
     assert len(urls) > 50
     assert not set(urls) & set(DISTRACTORS)

@@ -120,7 +120,7 @@ def photograph(rng: np.random.Generator, img: np.ndarray, cfg: CameraConfig) -> 
     if rng.random() < cfg.dark_p:
         gain *= rng.uniform(0.35, 0.7)
     f *= gain[..., None]
-    f *= rng.uniform(0.88, 1.12, 3).astype(np.float32)  # white balance
+    f *= (1.0 + rng.normal(0, 0.035, 3)).astype(np.float32)  # white balance
     if rng.random() < cfg.low_contrast_p:
         lo, hi = rng.uniform(0.05, 0.3), rng.uniform(0.65, 0.95)
         f = lo + (hi - lo) * f

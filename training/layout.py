@@ -411,8 +411,9 @@ def _link_style(rng: np.random.Generator) -> dict:
 
 
 def _paper_color(rng: np.random.Generator) -> Color:
-    base = rng.uniform(215, 255)
-    tint = rng.normal(0, 6, 3) + np.array([4, 2, -6]) * rng.random()
+    base = rng.uniform(205, 255)
+    # Real paper is grey, white or warm (cream, newsprint); never green or violet.
+    tint = rng.normal(0, 2, 3) + np.array([3, 1, -8]) * rng.random()
     return tuple(int(np.clip(base + t, 160, 255)) for t in tint)  # type: ignore[return-value]
 
 

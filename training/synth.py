@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from edge_app.decode import rasterize_targets
@@ -66,8 +67,12 @@ def _inside(q: np.ndarray, w: int, h: int, tol: float = 1.0) -> bool:
 
 
 def _visible(q: np.ndarray, w: int, h: int) -> bool:
-    c = q.mean(axis=0)
-    return bool(0 <= c[0] < w and 0 <= c[1] < h)
+    """Enough of the line is in the frame to be seen as link text (a long
+    link can have its centre outside the frame and still show many characters)."""
+    frame = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
+    inter, _ = cv2.intersectConvexConvex(cv2.convexHull(q.astype(np.float32)), frame)
+    height = float(np.linalg.norm(q[3] - q[0]))
+    return inter >= max(1.0, 1.5 * height * height) or inter >= 0.5 * abs(cv2.contourArea(q.astype(np.float32)))
 
 
 class Synthesizer:
