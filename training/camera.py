@@ -107,7 +107,7 @@ def photograph(rng: np.random.Generator, img: np.ndarray, cfg: CameraConfig) -> 
     h, w = img.shape[:2]
     f = img.astype(np.float32) / 255.0
     gain = _smooth_field(rng, w, h, 3, 0.7, 1.1)
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    yy, xx = np.arange(h, dtype=np.float32)[:, None], np.arange(w, dtype=np.float32)[None, :]
     r2 = ((xx - w / 2) / (w / 2)) ** 2 + ((yy - h / 2) / (h / 2)) ** 2
     gain *= 1.0 - rng.uniform(0.0, 0.35) * r2 / 2
     if rng.random() < cfg.shadow_p:

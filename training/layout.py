@@ -63,6 +63,16 @@ class FontCache:
         self._fonts: dict[tuple[str, int], ImageFont.FreeTypeFont] = {}
         self._metrics: dict[tuple[str, int], tuple[int, int]] = {}
         self._xratio: dict[str, float] = {}
+        self._lengths: dict[tuple[int, str], float] = {}
+
+    def length(self, font: ImageFont.FreeTypeFont, text: str) -> float:
+        """font.getlength, memoised: layout asks for the same words many times."""
+        key = (id(font), text)
+        v = self._lengths.get(key)
+        if v is None:
+            v = font.getlength(text)
+            self._lengths[key] = v
+        return v
 
     def font(self, face: FontFace, size: int) -> ImageFont.FreeTypeFont:
         key = (face.path, size)
@@ -287,7 +297,7 @@ class PageRenderer:
         queue = list(tokens)
         while queue:
             tok = queue.pop(0)
-            tw = sum(r.font.getlength(r.text) for r in tok)
+            tw = sum(self.fonts.length(r.font, r.text) for r in tok)
             need = tw + (space if cur else 0)
             if cur_w + need <= avail:
                 cur.append(tok)
@@ -326,13 +336,13 @@ class PageRenderer:
     def _split_link(self, ctx: "_Ctx", tok: list[_Run], li: int, room: float) -> tuple[list[_Run] | None, list[_Run]]:
         rng = ctx.rng
         link = tok[li]
-        pre_w = sum(r.font.getlength(r.text) for r in tok[:li])
+        pre_w = sum(self.fonts.length(r.font, r.text) for r in tok[:li])
         text = link.text
         hyphen = rng.random() < 0.25
-        hyph_w = link.font.getlength("-") if hyphen else 0.0
+        hyph_w = self.fonts.length(link.font, "-") if hyphen else 0.0
         fit = 0
         for k in range(1, len(text)):
-            if pre_w + link.font.getlength(text[:k]) + hyph_w > room:
+            if pre_w + self.fonts.length(link.font, text[:k]) + hyph_w > room:
                 break
             fit = k
         if fit < 3:
@@ -352,9 +362,8 @@ class PageRenderer:
         ctx.links[link.link].style.setdefault("break_hyphen", hyphen)
         return tok[:li] + [first], [second] + tok[li + 1:]
 
-    @staticmethod
-    def _place(tokens: list[list[_Run]], avail: float, space: float, justify: bool) -> list[tuple[float, _Run]]:
-        widths = [sum(r.font.getlength(r.text) for r in t) for t in tokens]
+    def _place(self, tokens: list[list[_Run]], avail: float, space: float, justify: bool) -> list[tuple[float, _Run]]:
+        widths = [sum(self.fonts.length(r.font, r.text) for r in t) for t in tokens]
         gap = space
         if justify and len(tokens) > 1:
             gap = max(space, (avail - sum(widths)) / (len(tokens) - 1))
@@ -365,7 +374,7 @@ class PageRenderer:
             xx = x
             for r in t:
                 out.append((xx, r))
-                xx += r.font.getlength(r.text)
+                xx += self.fonts.length(r.font, r.text)
             x += w + gap
         return out
 

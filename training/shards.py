@@ -48,6 +48,9 @@ _worker: Synthesizer | None = None
 
 def _init_worker(config: SynthConfig) -> None:
     global _worker  # one renderer (fonts loaded once) per worker process
+    import cv2
+
+    cv2.setNumThreads(1)  # the pool already uses every core
     _worker = Synthesizer(config)
 
 
