@@ -11,6 +11,7 @@ shard's bytes do not depend on how many workers made it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import multiprocessing as mp
@@ -89,8 +90,16 @@ def build(out: Path, count: int, seed: int, workers: int, shard_size: int, confi
     seeds = [sample_seed(seed, i) for i in range(count)]
     n_links = 0
     bar = tqdm(total=count, unit="img", desc="synth", disable=not progress)
-    with mp.get_context("fork").Pool(workers, initializer=_init_worker, initargs=(config,)) as pool:
-        results: Iterator[tuple[bytes, str]] = pool.imap(_make, seeds, chunksize=4)
+    with contextlib.ExitStack() as stack:
+        if workers > 1:
+            # spawn, not fork: a fork taken after OpenCV has started its thread
+            # pool in this process can deadlock the child (it hung CI for 10 min).
+            pool = stack.enter_context(mp.get_context("spawn").Pool(workers, initializer=_init_worker,
+                                                                    initargs=(config,)))
+            results: Iterator[tuple[bytes, str]] = pool.imap(_make, seeds, chunksize=4)
+        else:
+            _init_worker(config)
+            results = map(_make, seeds)
         for shard_i, start in enumerate(range(0, count, shard_size)):
             jpegs, labels = [], []
             for _ in range(start, min(count, start + shard_size)):

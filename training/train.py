@@ -43,6 +43,9 @@ class TrainConfig:
     text_weight: float = 0.5
     seed: int = 0
     limit: int | None = None  # use only the first N training samples (tests, smoke runs)
+    # The cosine schedule's length in epochs; longer than --epochs stops early on a
+    # schedule meant for a longer run (what the shipped model did, see its card).
+    schedule_epochs: int | None = None
 
 
 def dice_loss(y: tf.Tensor, p: tf.Tensor) -> tf.Tensor:
@@ -99,7 +102,7 @@ def train(cfg: TrainConfig, model_cfg: ModelConfig | None = None, verbose: int =
     val_ds = val_ds.cache()
 
     model = build_model(model_cfg)
-    total = cfg.epochs * cfg.steps_per_epoch
+    total = (cfg.schedule_epochs or cfg.epochs) * cfg.steps_per_epoch
     sched = keras.optimizers.schedules.CosineDecay(cfg.lr, total, alpha=0.02, warmup_target=None)
     model.compile(optimizer=keras.optimizers.AdamW(sched, weight_decay=cfg.weight_decay),
                   loss=make_loss(cfg.text_weight), metrics=[link_dice])
@@ -131,7 +134,7 @@ def train(cfg: TrainConfig, model_cfg: ModelConfig | None = None, verbose: int =
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     for f, default in asdict(TrainConfig()).items():
-        typ = int if f in ("crop", "batch", "epochs", "steps_per_epoch", "seed", "limit") else (float if isinstance(default, float) else str)
+        typ = int if f in ("crop", "batch", "epochs", "steps_per_epoch", "seed", "limit", "schedule_epochs") else (float if isinstance(default, float) else str)
         ap.add_argument("--" + f.replace("_", "-"), type=typ, default=default)
     ap.add_argument("--verbose", type=int, default=2, help="Keras verbosity: 1 = progress bar, 2 = a line per epoch")
     args = vars(ap.parse_args(argv))

@@ -1,0 +1,130 @@
+"""The link detector: the LiteRT interpreter over a .tflite model and its sidecar.
+
+Never imports TensorFlow: ``ai-edge-litert`` (or the older ``tflite_runtime``
+where only that is installed) runs the model. The input tensor is (1, H, W, 1)
+with H and W free; the interpreter is resized only when the frame size changes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edge_app.decode import decode
+from edge_app.errors import ModelError
+from edge_app.model_spec import ModelSpec, default_model_path, load_spec
+from edge_app.preprocess import ModelInput, preprocess
+from edge_app.results import Detection
+
+log = logging.getLogger(__name__)
+
+
+def _interpreter_class():
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        try:
+            from tflite_runtime.interpreter import Interpreter  # type: ignore[no-redef]
+        except ImportError as exc:
+            raise ModelError("no TFLite runtime: pip install ai-edge-litert") from exc
+    return Interpreter
+
+
+@dataclass(frozen=True)
+class DetectorSettings:
+    model_path: Path | None = None  # None: models/links_detector.tflite
+    threads: int = 2
+    long_side: int | None = None  # None: the sidecar's input.long_side
+
+
+@dataclass(frozen=True)
+class DetectorOutput:
+    detections: list[Detection]
+    timings_ms: dict[str, float]  # preprocess, detect (inference), decode
+
+
+class Detector:
+    """Frame (BGR/gray uint8, any size) -> link line quads in frame pixels."""
+
+    def __init__(self, settings: DetectorSettings | None = None) -> None:
+        self.settings = settings or DetectorSettings()
+        path = Path(self.settings.model_path) if self.settings.model_path else default_model_path()
+        if not path.is_file():
+            raise ModelError(f"model file not found: {path} (give one with --model, or run "
+                             "scripts/train_model.sh to build models/links_detector.tflite)")
+        self.model_path = path
+        self.spec: ModelSpec = load_spec(path)
+        Interpreter = _interpreter_class()
+        try:
+            self._interp = Interpreter(model_path=str(path), num_threads=max(1, int(self.settings.threads)))
+            self._interp.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
+            raise ModelError(f"cannot load model {path}: not a valid TFLite file ({exc}); "
+                             "restore it from the repository or rebuild it") from exc
+        inp = self._interp.get_input_details()[0]
+        out = self._interp.get_output_details()[0]
+        if len(inp["shape"]) != 4 or inp["shape"][-1] != self.spec.input.channels:
+            raise ModelError(f"model {path} takes input {list(inp['shape'])}, "
+                             f"its sidecar says {self.spec.input.channels} channel(s)")
+        self._in, self._out = inp, out
+        self._shape: tuple[int, int] | None = None
+
+    @property
+    def input_dtype(self) -> np.dtype:
+        return np.dtype(self._in["dtype"])
+
+    @property
+    def size_bytes(self) -> int:
+        return self.model_path.stat().st_size
+
+    def _resize(self, h: int, w: int) -> None:
+        if self._shape != (h, w):
+            self._interp.resize_tensor_input(self._in["index"], [1, h, w, self.spec.input.channels])
+            self._interp.allocate_tensors()
+            self._in = self._interp.get_input_details()[0]
+            self._out = self._interp.get_output_details()[0]
+            self._shape = (h, w)
+
+    def _run(self, image: np.ndarray) -> np.ndarray:
+        """(H, W) uint8 gray -> (H/stride, W/stride, C) float32 probabilities."""
+        h, w = image.shape
+        self._resize(h, w)
+        x = image[None, :, :, None]
+        scale, zero = self._in["quantization"]
+        if self.input_dtype == np.uint8 and (scale, zero) != (1.0, 0):
+            # Quantised input whose scale is not 1: requantise the raw pixels.
+            x = np.clip(np.round(x / scale + zero), 0, 255).astype(np.uint8)
+        else:
+            x = x.astype(self.input_dtype, copy=False)
+        self._interp.set_tensor(self._in["index"], x)
+        self._interp.invoke()
+        y = self._interp.get_tensor(self._out["index"])[0]
+        if y.dtype != np.float32:
+            scale, zero = self._out["quantization"]
+            y = (y.astype(np.float32) - zero) * scale
+        return y
+
+    def prob_map(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, ModelInput]:
+        """Frame -> (link map, text map or None, the model input it came from)."""
+        mi = preprocess(frame, self.spec.input, self.settings.long_side)
+        y = self._run(mi.image)
+        names = self.spec.output.channels
+        link = y[..., self.spec.output.link_channel]
+        text = y[..., names.index("text")] if "text" in names and y.shape[-1] > names.index("text") else None
+        return link, text, mi
+
+    def detect(self, frame: np.ndarray) -> DetectorOutput:
+        t0 = time.perf_counter()
+        mi = preprocess(frame, self.spec.input, self.settings.long_side)
+        t1 = time.perf_counter()
+        y = self._run(mi.image)
+        t2 = time.perf_counter()
+        dets = decode(y[..., self.spec.output.link_channel], self.spec.decode, self.spec.output.stride,
+                      mi.scale_x, mi.scale_y)
+        t3 = time.perf_counter()
+        return DetectorOutput(dets, {"preprocess": (t1 - t0) * 1e3, "detect": (t2 - t1) * 1e3,
+                                     "decode": (t3 - t2) * 1e3})

@@ -1,0 +1,297 @@
+"""URL rules: OCR repair, validation against the Public Suffix List, safety,
+wrapped links, free-text search and voting."""
+
+from __future__ import annotations
+
+import pytest
+
+from edge_app.urls import (
+    continues_link,
+    display_host,
+    find_urls,
+    is_safe_to_open,
+    join_wrapped,
+    looks_incomplete,
+    normalize_url,
+    repair_ocr,
+    vote,
+)
+
+# (what Tesseract read, the URL it should become)
+OCR_MISTAKES = [
+    ("htps://keras.io/docs", "https://keras.io/docs"),
+    ("htp://example.com/a", "http://example.com/a"),
+    ("hltps://github.com/tensorflow", "https://github.com/tensorflow"),
+    ("hitps://arxiv.org/abs/1706.03762", "https://arxiv.org/abs/1706.03762"),
+    ("htttps://pytorch.org", "https://pytorch.org"),
+    ("https:/pytorch.org/hub", "https://pytorch.org/hub"),
+    ("https//pytorch.org/hub", "https://pytorch.org/hub"),
+    ("https;//pytorch.org/hub", "https://pytorch.org/hub"),
+    ("https.//pytorch.org/hub", "https://pytorch.org/hub"),
+    ("https:l/pytorch.org/hub", "https://pytorch.org/hub"),
+    ("https:/l pytorch.org/hub", "https://pytorch.org/hub"),
+    ("https:ll pytorch.org/hub", "https://pytorch.org/hub"),
+    ("https:I/pytorch.org/hub", "https://pytorch.org/hub"),
+    ("https:1/pytorch.org/hub", "https://pytorch.org/hub"),
+    ("https:|/pytorch.org/hub", "https://pytorch.org/hub"),
+    ("https:\\\\pytorch.org/hub", "https://pytorch.org/hub"),
+    ("http5://example.org", "https://example.org"),
+    ("HTTPS://WWW.Example.COM/Path/Case", "https://www.example.com/Path/Case"),
+    ("https ://docs.python.org/3/library", "https://docs.python.org/3/library"),
+    ("https://docs. python.org/3/ library", "https://docs.python.org/3/library"),
+    ("https://docs,python,org/3/", "https://docs.python.org/3/"),
+    ("www,python.org", "https://www.python.org"),
+    ("wvw.python.org", "https://www.python.org"),
+    ("vvww.python.org", "https://www.python.org"),
+    ("vvvvvv.python.org", "https://www.python.org"),
+    ("ww.python.org/about", "https://www.python.org/about"),
+    ("https://example.com/path.", "https://example.com/path"),
+    ("https://example.com/path,", "https://example.com/path"),
+    ("https://example.com/path;", "https://example.com/path"),
+    ("https://example.com/path:", "https://example.com/path"),
+    ("https://example.com/path).", "https://example.com/path"),
+    ("(https://example.com/path)", "https://example.com/path"),
+    ("<https://example.com/path>", "https://example.com/path"),
+    ("[https://example.com/path]", "https://example.com/path"),
+    ('"https://example.com/path"', "https://example.com/path"),
+    ("\u201chttps://example.com/path\u201d", "https://example.com/path"),
+    ("\u2018www.example.com\u2019", "https://www.example.com"),
+    ("https://en.wikipedia.org/wiki/Python_(programming_language)",
+     "https://en.wikipedia.org/wiki/Python_(programming_language)"),
+    ("https://en.wikipedia.org/wiki/Python_(programming_language)).",
+     "https://en.wikipedia.org/wiki/Python_(programming_language)"),
+    ("https://example.com/long\u2013path\u2014name", "https://example.com/long-path-name"),
+    ("https://example.com/soft\u00adhyphen", "https://example.com/softhyphen"),
+    ("https://example.corn/a", "https://example.com/a"),
+    ("https://example.0rg/a", "https://example.org/a"),
+    ("https://keras.io./api", "https://keras.io/api"),
+    ("https://keras.io:443/api", "https://keras.io/api"),
+    ("https://keras.io:8080/api", "https://keras.io:8080/api"),
+    ("keras.io/docs", "https://keras.io/docs"),
+    ("keras.io", "https://keras.io"),
+    ("www.bbc.co.uk/news", "https://www.bbc.co.uk/news"),
+    ("ftp://ftp.gnu.org/gnu/", "ftp://ftp.gnu.org/gnu/"),
+    ("ftp.gnu.org/gnu/", "https://ftp.gnu.org/gnu/"),
+    ("https://b\u00fccher.de/katalog", "https://xn--bcher-kva.de/katalog"),
+    ("https://example.com/search?q=tesseract&lang=en#results",
+     "https://example.com/search?q=tesseract&lang=en#results"),
+    ("https://example.com/~user/\ufb01le", "https://example.com/~user/file"),
+]
+
+# Correct URLs must come through untouched.
+CORRECT = [
+    "https://example.com/",
+    "https://example.com/a/b-c_d.e~f?g=h&i=j#k",
+    "http://m.h1seh.co/",
+    "https://7k4j.co/",
+    "https://www.concludes.de/~other/taping/warthog-what",
+    "https://section.ac.uk/data/centime-live/RefreshinglyAir",
+    "https://add-all.gg/AbolishLand/wickers/",
+    "https://lwn.net/Articles/",
+    "https://www2.example.org/1/2/3",
+    "https://ill.example.com/l1I/",
+    "http://http.example.com/",
+    "https://ftp.lanl.gov/pub",
+]
+
+DISTRACTORS = [
+    "e.g.", "i.e.", "etc.", "Fig. 3.2", "Fig. 12", "Table 4.1", "Eq. (7)", "pp. 112-118", "vol. 3",
+    "model.json", "config.yaml", "setup.py", "index.html", "README.md", "train.csv", "install.sh",
+    "v2.0.1", "v1.4", "3.14159", "0.95", "1,024", "12.5%", "2021-03-14", "14.03.2021", "3/4",
+    "and/or", "input/output", "read/write", "TCP/IP", "A.I.", "U.S.", "Ph.D.", "a.m.", "p.m.",
+    "No. 5", "sec. 2.3", "ch. 7", "x.shape", "np.array", "tf.keras", "os.path.join", "self.name",
+    "model.fit", "plt.show", "jane.doe@example.com", "info@company.org", "$4.99", "10:30",
+    "ISBN 978-0-13-468599-1", "", "   ", "https://", "www.", "https://localhost:8000/",
+    "http://192.168.1.1/admin", "https://co.uk/", "https://example.invalidtld/",
+    "https://-bad-.com/", "https://user:secret@example.com/", "https://user@example.com/",
+    "localhost", "mailto:someone@example.com", "javascript:alert(1)", "file:///etc/passwd",
+    "data:text/html,<script>alert(1)</script>", "tel:+15551234567", "HTTP/2",
+]
+
+
+@pytest.mark.parametrize(("raw", "url"), OCR_MISTAKES)
+def test_ocr_mistakes_are_repaired(raw: str, url: str) -> None:
+    assert normalize_url(raw) == url
+
+
+def test_the_mistake_table_is_large_enough() -> None:
+    assert len(OCR_MISTAKES) >= 30
+    assert sum(raw != url for raw, url in OCR_MISTAKES) >= 30
+
+
+@pytest.mark.parametrize("url", CORRECT)
+def test_correct_urls_are_not_damaged(url: str) -> None:
+    assert repair_ocr(url) == url
+    assert normalize_url(url) == url
+
+
+@pytest.mark.parametrize("text", DISTRACTORS)
+def test_distractors_are_not_links(text: str) -> None:
+    assert normalize_url(text) is None
+
+
+def test_bare_host_needs_a_web_like_suffix_or_a_path() -> None:
+    assert normalize_url("self.name") is None
+    assert normalize_url("www.self.name") == "https://www.self.name"
+    assert normalize_url("https://self.name") == "https://self.name"
+    assert normalize_url("setup.py") is None
+    assert normalize_url("https://setup.py/") == "https://setup.py/"
+    assert normalize_url("arxiv.org") == "https://arxiv.org"
+    assert normalize_url("co.uk/news") is None  # a public suffix itself, no name below it
+    # Private suffixes do not count: github.io is an ordinary name under .io.
+    assert normalize_url("github.io") == "https://github.io"
+
+
+def test_bare_scheme_survives_repair() -> None:
+    assert repair_ocr("https:") == "https:"
+    assert repair_ocr("https:/") == "https://"
+    assert repair_ocr("hltps:") == "https:"
+
+
+@pytest.mark.parametrize("url", [
+    "https://example.com/", "http://example.com/a?b=c", "https://www.bbc.co.uk/news",
+])
+def test_web_urls_are_safe(url: str) -> None:
+    assert is_safe_to_open(url)
+
+
+@pytest.mark.parametrize("url", [
+    "javascript:alert(1)", "file:///etc/passwd", "data:text/html;base64,PHNjcmlwdD4=",
+    "mailto:a@example.com", "ftp://ftp.gnu.org/", "about:blank", "chrome://settings",
+    "https://user:pw@example.com/", "https://example.com@evil.com/", "https://exa\tmple.com/",
+    "https://example.com/\x00", "https://example.com/\u202egnp.exe", "https://localhost/",
+    "https://127.0.0.1/", "https://example.com\\@evil.com/", "https:example.com", "//example.com/",
+    "https://example.com:99999/", "", "https://example.com/a b",
+])
+def test_unsafe_urls_are_refused(url: str) -> None:
+    assert not is_safe_to_open(url)
+
+
+def test_ftp_only_when_allowed() -> None:
+    assert not is_safe_to_open("ftp://ftp.gnu.org/gnu/")
+    assert is_safe_to_open("ftp://ftp.gnu.org/gnu/", allow_ftp=True)
+    assert not is_safe_to_open("javascript:alert(1)", allow_ftp=True)
+
+
+def test_normalized_urls_are_safe() -> None:
+    for raw, _ in OCR_MISTAKES:
+        url = normalize_url(raw)
+        assert url is not None
+        assert is_safe_to_open(url, allow_ftp=True), url
+
+
+def test_display_host_shows_lookalikes() -> None:
+    assert display_host("https://www.example.com/a") == "www.example.com"
+    # Cyrillic "а" in place of Latin "a": the punycode gives it away.
+    shown = display_host("https://\u0430pple.com/login")
+    assert shown.startswith("xn--") and "\u0430pple.com" in shown
+    assert display_host("https://xn--pple-43d.com/").startswith("xn--pple-43d.com")
+    assert display_host("https://EXAMPLE.com:8080/") == "example.com"
+
+
+@pytest.mark.parametrize(("parts", "joined"), [
+    (["https://example.com/", "docs/intro"], "https://example.com/docs/intro"),
+    (["https://example.", "com/docs"], "https://example.com/docs"),
+    (["https://", "example.com/docs"], "https://example.com/docs"),
+    (["https://example.com/docs/-", "intro"], "https://example.com/docs/intro"),
+    (["https://example.com/docs.-", "html"], "https://example.com/docs.html"),
+    (["https://example.com/a-", "/b"], "https://example.com/a/b"),
+    (["https://example.com/documen-", "tation/"], "https://example.com/documentation/"),
+    (["https://example.com/Abol-", "ishLand"], "https://example.com/AbolishLand"),
+    (["https://example.com/had-long-", "pardonable"], "https://example.com/had-long-pardonable"),
+    (["https://example.com/long-", "term"], "https://example.com/long-term"),
+    (["https://example.com/x7k-", "4j"], "https://example.com/x7k-4j"),
+    (["https://add-", "all.gg/"], "https://add-all.gg/"),
+    (["https://example.com/a--", "b"], "https://example.com/a--b"),
+    (["  https://example.com/ ", " a b/c "], "https://example.com/ab/c"),
+    (["https://example.com/a", "", "b"], "https://example.com/ab"),
+])
+def test_join_wrapped(parts: list[str], joined: str) -> None:
+    assert join_wrapped(parts) == joined
+
+
+def test_join_without_word_list_keeps_hyphens_between_letters() -> None:
+    assert join_wrapped(["https://example.com/documen-", "tation"], words=frozenset()) == \
+        "https://example.com/documen-tation"
+    assert join_wrapped(["https://example.com/docs/-", "intro"], words=frozenset()) == \
+        "https://example.com/docs/intro"
+
+
+@pytest.mark.parametrize(("text", "incomplete"), [
+    ("https://example.com/", True), ("https://example.", True), ("https://example.com/a-", True),
+    ("https://example.com/?", True), ("https://example.com/?a=", True), ("https://x.com/?a=1&", True),
+    ("https://example.com/a_", True), ("https://", True), ("https:", True), ("http", True),
+    ("hltps:", True), ("www.", True), ("https://example.com/a", False), ("keras.io", False),
+    ("https://example.com/a.html", False), ("", False),
+])
+def test_looks_incomplete(text: str, incomplete: bool) -> None:
+    assert looks_incomplete(text) is incomplete
+
+
+@pytest.mark.parametrize(("prev", "nxt", "cont"), [
+    ("https://example.com/", "docs/intro", True),
+    ("https://example.com/docs/", "keras.io", False),
+    ("https://example.com/docs", "https://keras.io", False),
+    ("https://example.com/", "www.python.org", False),
+    ("https://example.", "com/docs", True),
+    ("https://", "keras.io", True),
+    ("https://example.com/a", "/b/c", True),
+    ("https://example.com/a-", "keras.io", True),
+    ("keras.io", "pytorch.org", False),
+    ("https://example.com/docu", "mentation", True),
+    ("https://example.com/a", "?q=1", True),
+    ("https://example.com/a", "", False),
+])
+def test_continues_link(prev: str, nxt: str, cont: bool) -> None:
+    assert continues_link(prev, nxt) is cont
+
+
+def test_find_urls_in_free_text() -> None:
+    page = (
+        "Deep learning (see https: //keras.io/docs, e.g. Fig. 3.2) is covered\n"
+        "in setup.py and README.md; visit www.python.org. The http library and\n"
+        "the model.fit call are not links, nor is jane.doe@example.com. Read\n"
+        "https://example.com/documen-\n"
+        "tation/index.html today or htps://arxiv.org/abs/1706.03762.\n"
+        "Go to keras.io.\n"
+        "It works, and keras.io is listed once.\n"
+    )
+    assert find_urls(page) == [
+        "https://keras.io/docs",
+        "https://www.python.org",
+        "https://example.com/documentation/index.html",
+        "https://arxiv.org/abs/1706.03762",
+        "https://keras.io",
+    ]
+
+
+def test_find_urls_without_links() -> None:
+    assert find_urls("Nothing here: e.g. v2.0.1, and/or 3.14159.") == []
+
+
+def test_vote_majority() -> None:
+    readings = ["https://keras.io/api", "htps://keras.io/api", "https://keras.io/apl", "https://keras.io/api."]
+    assert vote(readings) == "https://keras.io/api"
+
+
+def test_vote_per_character_when_no_majority() -> None:
+    readings = ["https://keras.io/aXi/", "https://keras.io/apY/", "https://keras.io/Zpi/"]
+    assert vote(readings) == "https://keras.io/api/"
+
+
+def test_vote_ignores_non_links_and_uses_weights() -> None:
+    assert vote(["e.g.", "setup.py"]) == ""
+    assert vote([]) == ""
+    assert vote(["e.g.", "https://keras.io/api"]) == "https://keras.io/api"
+    assert vote(["https://keras.io/apl", "https://keras.io/api"], weights=[0.3, 0.9]) == "https://keras.io/api"
+    with pytest.raises(ValueError):
+        vote(["https://keras.io"], weights=[1.0, 2.0])
+
+
+def test_vote_tie_goes_to_the_reading_closest_to_the_others() -> None:
+    # All three tie at one vote; "api" is one edit from each of the others.
+    assert vote(["https://keras.io/apl", "https://keras.io/api", "https://keras.io/apix"]) == "https://keras.io/api"
+    assert vote(["https://keras.io/api", "https://keras.io/apl", "https://keras.io/apix"]) == "https://keras.io/api"
+    # Equally central: the latest reading wins.
+    assert vote(["https://a.org/x", "https://b.org/x"]) == "https://b.org/x"
+    assert vote(["https://b.org/x", "https://a.org/x"]) == "https://a.org/x"
