@@ -13,7 +13,6 @@ import os
 import platform
 import subprocess
 import sys
-from itertools import islice
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -61,11 +60,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--parity-count", type=int, default=60)
     ap.add_argument("--tfjs", action="store_true", help="also export a TF.js graph model (separate environment)")
     ap.add_argument("--skip-eval", action="store_true")
+    ap.add_argument("--notes", type=Path, help="Markdown appended to the model card (training history, figures measured elsewhere)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
     spec = ModelSpec()
-    serve = tf.saved_model.load(str(args.saved_model)).serve
+    # Keep the loaded object: its variables die with it, and `serve` alone
+    # does not hold them.
+    loaded = tf.saved_model.load(str(args.saved_model))
+    serve = loaded.serve
     val = list(synth_items(args.data))
     rep_items = val[: args.rep_count]
     parity_items = val[-args.parity_count:]
@@ -132,11 +135,12 @@ def main(argv: list[str] | None = None) -> None:
         "training": train_settings,
         "data": {k: data_manifest.get(k) for k in ("count", "seed", "seed_rule", "links", "command", "fonts", "font_faces", "config")},
         "machine": {"cpu": _cpu_model(), "cores": os.cpu_count(), "threads": 2},
+        "long_side": spec.input.long_side,
         **report,
     }
     for v, p in paths.items():
         ModelSpec(input=spec.input, output=spec.output, decode=spec.decode, info={**info, "variant": v}).save(p.with_suffix(".json"))
-    write_card(args.out / "MODEL_CARD.md", info)
+    write_card(args.out / "MODEL_CARD.md", {**info, "notes": args.notes.read_text() if args.notes else ""})
     print(json.dumps(report, indent=2))
 
 

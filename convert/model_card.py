@@ -42,7 +42,7 @@ def write_card(path: Path, info: dict) -> None:
         "",
         "A small fully convolutional network that outlines every printed link line in a camera frame.",
         "Input: grayscale, any size that is a multiple of 32 (the runtime resizes the frame's longer side to "
-        "640), raw 0..255 pixels. Output at stride 4: sigmoid maps for link lines (shrunk to their central band) "
+        f"{info.get('long_side', 640)}, set in the sidecar), raw 0..255 pixels. Output at stride 4: sigmoid maps for link lines (shrunk to their central band) "
         "and for all text; `edge_app.decode` turns the link map into one quad per printed line.",
         "",
         "Shipped file: `links_detector.tflite`, full-integer int8 (uint8 input and output), with its sidecar "
@@ -98,11 +98,12 @@ def write_card(path: Path, info: dict) -> None:
         "```",
         f"Commit: `{info.get('commit')}`. Convert command: `{info.get('convert_command')}`.",
         "",
+        *([info["notes"], ""] if info.get("notes") else []),
         "## Limits",
         "- Trained on synthetic pages only; no real photographs were available. The realdocs figures are the "
         "best estimate of behaviour on real pages.",
-        "- Latin script, horizontal text; links set in display type larger than ~40 px x-height at 640 px are "
-        "outside the training range.",
+        "- Latin script, horizontal text; links set in display type larger than ~40 px x-height in the model "
+        "input are outside the training range.",
         "",
     ]
     path.write_text("\n".join(lines))

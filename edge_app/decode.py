@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from edge_app.model_spec import DecodeSpec
-from edge_app.results import Detection
+from edge_app.results import Detection, quad_height
 
 
 def order_quad(pts: np.ndarray) -> np.ndarray:
@@ -104,19 +104,17 @@ def decode(
         # quad touches, and measured over line heights 8-40 px the two
         # biases cancel (mean decoded/true height 1.00).
         (cx, cy), (rw, rh), ang = cv2.minAreaRect(pts)
-        quad = expand_rect((cx, cy), (rw, rh), ang, spec)
+        # A one-row or one-column component has zero extent across it; it
+        # still covers at least one cell, and a zero-height quad cannot be read.
+        quad = expand_rect((cx, cy), (max(rw, 1.0), max(rh, 1.0)), ang, spec)
         # Map cell centre -> model-input pixel centre -> frame pixel.
         quad = (quad + 0.5) * stride
         quad[:, 0] *= scale_x
         quad[:, 1] *= scale_y
         out.append(Detection(quad=quad.astype(np.float32), score=score))
     # Reading order: top to bottom, then left to right.
-    out.sort(key=lambda d: (round(float(d.quad[:, 1].mean()) / max(1.0, _height(d.quad))), float(d.quad[0, 0])))
+    out.sort(key=lambda d: (round(float(d.quad[:, 1].mean()) / max(1.0, quad_height(d.quad))), float(d.quad[0, 0])))
     return out
-
-
-def _height(quad: np.ndarray) -> float:
-    return float((np.linalg.norm(quad[3] - quad[0]) + np.linalg.norm(quad[2] - quad[1])) / 2)
 
 
 def rasterize_targets(quads: list[np.ndarray], shape: tuple[int, int], stride: int, spec: DecodeSpec) -> np.ndarray:

@@ -274,6 +274,11 @@ class _TesserocrEngine:
         self._api.End()
 
 
+# Guards pytesseract's module-level program path while a call runs (see
+# _PytesseractEngine._call); the lock itself holds no state.
+_PYTESSERACT_CMD_LOCK = threading.Lock()
+
+
 class _PytesseractEngine:
     """The tesseract program, started once per call."""
 
@@ -283,10 +288,10 @@ class _PytesseractEngine:
         import pytesseract
 
         self._pt = pytesseract
-        if settings.tesseract_cmd:
-            # pytesseract keeps the program path in its module; only set it
-            # when asked to, so other users of pytesseract are unaffected.
-            pytesseract.pytesseract.tesseract_cmd = settings.tesseract_cmd
+        # pytesseract keeps the program path in a module variable; this
+        # engine sets its own only for the duration of each call (see _call),
+        # so a reader built with a wrong path cannot break later readers.
+        self._cmd = settings.tesseract_cmd or pytesseract.pytesseract.tesseract_cmd
         self._settings = settings
         cfg = ["--oem 1 --dpi 300"]
         if tessdata:
@@ -296,15 +301,23 @@ class _PytesseractEngine:
             cfg.append("-c " + shlex.quote(f"tessedit_char_whitelist={settings.whitelist}"))
         self._cfg = " ".join(cfg)
         try:
-            pytesseract.get_tesseract_version()
+            self._call(pytesseract.get_tesseract_version)
         except (pytesseract.TesseractNotFoundError, OSError) as e:
-            cmd = pytesseract.pytesseract.tesseract_cmd
-            raise OcrError(f"the tesseract program '{cmd}' was not found: {SETUP_HINT}") from e
+            raise OcrError(f"the tesseract program '{self._cmd}' was not found: {SETUP_HINT}") from e
+
+    def _call(self, fn, *args, **kwargs):  # noqa: ANN001, ANN202 - a thin wrapper around pytesseract calls
+        mod = self._pt.pytesseract
+        with _PYTESSERACT_CMD_LOCK:
+            saved, mod.tesseract_cmd = mod.tesseract_cmd, self._cmd
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                mod.tesseract_cmd = saved
 
     def _data(self, img: np.ndarray, psm: int) -> dict:
         try:
-            return self._pt.image_to_data(img, lang=self._settings.lang, config=f"{self._cfg} --psm {psm}",
-                                          output_type=self._pt.Output.DICT)
+            return self._call(self._pt.image_to_data, img, lang=self._settings.lang,
+                              config=f"{self._cfg} --psm {psm}", output_type=self._pt.Output.DICT)
         except self._pt.TesseractNotFoundError as e:
             raise OcrError(f"the tesseract program was not found: {SETUP_HINT}") from e
         except self._pt.TesseractError as e:
@@ -355,7 +368,8 @@ class _PytesseractEngine:
 
     def read_page(self, gray: np.ndarray) -> str:
         try:
-            return self._pt.image_to_string(gray, lang=self._settings.lang, config=f"{self._cfg} --psm 3")
+            return self._call(self._pt.image_to_string, gray, lang=self._settings.lang,
+                              config=f"{self._cfg} --psm 3")
         except self._pt.TesseractError as e:
             raise OcrError(f"Tesseract failed ({e.message.strip()}): {SETUP_HINT}") from e
 
@@ -393,6 +407,9 @@ class LineReader:
     def __init__(self, settings: ReaderSettings | None = None) -> None:
         self.settings = settings or ReaderSettings()
         self._lock = threading.Lock()
+        # Line images sent to Tesseract so far (fallback re-reads included):
+        # the pipeline reports it as ocr_calls.
+        self.images_read = 0
         self._engine: _Engine | None = _open_engine(self.settings)
         log.debug("OCR engine: %s", self._engine.name)
 
@@ -410,6 +427,7 @@ class LineReader:
         with self._lock:
             if self._engine is None:
                 raise OcrError("this LineReader has been closed")
+            self.images_read += len(images)
             return self._engine.read(images)
 
     def read_lines(self, frame: np.ndarray, quads: list[np.ndarray]) -> list[LineReading]:
@@ -422,11 +440,21 @@ class LineReader:
         """
         if not quads:
             return []
-        readings = self.read_images([self.rectify(frame, q) for q in quads])
+        # A degenerate quad (zero width or height: a detector speck) reads as
+        # "" instead of failing the whole frame's read.
+        images: dict[int, np.ndarray] = {}
+        for i, q in enumerate(quads):
+            try:
+                images[i] = self.rectify(frame, q)
+            except ValueError as e:
+                log.debug("skipping line %d: %s", i, e)
+        readings = [LineReading("", 0.0)] * len(quads)
+        for i, r in zip(images, self.read_images(list(images.values()))):
+            readings[i] = r
         fb = self.settings.fallback
         if fb is None or fb == self.settings.binarize:
             return readings
-        retry = [i for i, r in enumerate(readings) if normalize_url(r.text) is None]
+        retry = [i for i, r in enumerate(readings) if i in images and normalize_url(r.text) is None]
         if retry:
             again = self.read_images([self.rectify(frame, quads[i], binarize=fb) for i in retry])
             for i, r in zip(retry, again):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 # A quad is four (x, y) points in frame pixels, ordered top-left, top-right,
@@ -13,6 +15,25 @@ Quad = np.ndarray
 
 def quad_to_list(quad: Quad) -> list[list[float]]:
     return [[round(float(x), 1), round(float(y), 1)] for x, y in np.asarray(quad).reshape(4, 2)]
+
+
+def quad_height(quad: Quad) -> float:
+    """Mean length of the left and right edges."""
+    q = np.asarray(quad, np.float32).reshape(4, 2).tolist()
+    # math.hypot on lists: the tracker calls this for every track/detection pair each frame.
+    return (math.hypot(q[3][0] - q[0][0], q[3][1] - q[0][1]) + math.hypot(q[2][0] - q[1][0], q[2][1] - q[1][1])) / 2
+
+
+def quad_iou(a: Quad, b: Quad) -> float:
+    """Intersection over union of two quads (taken as their convex hulls)."""
+    pa = np.asarray(a, np.float32).reshape(4, 2)
+    pb = np.asarray(b, np.float32).reshape(4, 2)
+    area_a, area_b = abs(cv2.contourArea(pa)), abs(cv2.contourArea(pb))
+    if area_a <= 0 or area_b <= 0:
+        return 0.0
+    inter, _ = cv2.intersectConvexConvex(cv2.convexHull(pa), cv2.convexHull(pb))
+    inter = max(float(inter), 0.0)
+    return inter / (area_a + area_b - inter)
 
 
 def quads_box(quads: list[Quad]) -> tuple[float, float, float, float]:

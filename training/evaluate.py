@@ -25,6 +25,7 @@ from tqdm import tqdm
 from edge_app.decode import decode
 from edge_app.model_spec import ModelSpec
 from edge_app.preprocess import ModelInput, preprocess
+from edge_app.results import quad_height, quad_iou
 
 log = logging.getLogger(__name__)
 
@@ -60,19 +61,6 @@ def size_bucket(height_px: float) -> str:
         if height_px < hi:
             return f"line {lo}-{hi}px"
     return "line >=40px"
-
-
-def quad_height(q: np.ndarray) -> float:
-    return float((np.linalg.norm(q[3] - q[0]) + np.linalg.norm(q[2] - q[1])) / 2)
-
-
-def quad_iou(a: np.ndarray, b: np.ndarray) -> float:
-    a32, b32 = np.asarray(a, np.float32).reshape(4, 2), np.asarray(b, np.float32).reshape(4, 2)
-    area_a, area_b = abs(cv2.contourArea(a32)), abs(cv2.contourArea(b32))
-    if area_a <= 0 or area_b <= 0:
-        return 0.0
-    inter, _ = cv2.intersectConvexConvex(cv2.convexHull(a32), cv2.convexHull(b32))
-    return float(inter / (area_a + area_b - inter + 1e-9))
 
 
 def synth_items(folder: Path, limit: int | None = None) -> Iterator[EvalItem]:
@@ -214,6 +202,48 @@ def evaluate(items: Iterator[EvalItem], prob_fn: ProbFn, spec: ModelSpec, n_wors
             res.worst.sort(key=lambda t: -t[0])
             del res.worst[n_worst:]
     return res
+
+
+@dataclass(frozen=True)
+class TuneResult:
+    threshold: float
+    min_score: float
+    precision: float
+    recall: float
+    f1: float
+    grid: list[dict]
+
+
+def tune_decode(items: Iterator[EvalItem], prob_fn: ProbFn, spec: ModelSpec,
+                thresholds: tuple[float, ...] = (0.4, 0.5, 0.6, 0.7),
+                min_scores: tuple[float, ...] = (0.6, 0.7, 0.75, 0.8, 0.85, 0.9),
+                progress: bool = True) -> TuneResult:
+    """Grid-search the decoding threshold and min_score for the best F1.
+
+    Run it on a split of its own (not the one reported): the maps are
+    computed once and decoded for every pair, so the grid costs little.
+    """
+    from dataclasses import replace
+
+    kept: list[EvalItem] = []
+    maps: dict[int, tuple[np.ndarray, ModelInput]] = {}
+    for it in tqdm(items, desc="tune: maps", disable=not progress):
+        kept.append(it)
+        maps[id(it.image)] = prob_fn(it.image)
+    grid = []
+    best: tuple[float, ...] | None = None
+    for thr in thresholds:
+        for ms in min_scores:
+            if ms < thr:
+                continue  # every pixel of a region is >= thr, so its mean is too
+            s = replace(spec, decode=replace(spec.decode, threshold=thr, min_score=ms))
+            res = evaluate(iter(kept), lambda img: maps[id(img)], s, n_worst=0, progress=False)
+            grid.append({"threshold": thr, "min_score": ms, "precision": round(res.precision, 4),
+                         "recall": round(res.recall, 4), "f1": round(res.f1, 4)})
+            if best is None or res.f1 > best[2]:
+                best = (thr, ms, res.f1, res.precision, res.recall)
+    assert best is not None, "empty grid"
+    return TuneResult(best[0], best[1], best[3], best[4], best[2], grid)
 
 
 def draw_worst(res: EvalResult, path: Path, tile: int = 360) -> None:

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from training.camera import CameraConfig, photograph, random_geometry, warp_image, warp_points
-from training.synth import SynthConfig, Synthesizer, _inside, _visible
+from training.synth import SynthConfig, Synthesizer, _inside
 
 PHOTO_CAMERA = CameraConfig(max_rotation_deg=6, wide_rotation_p=0.0, max_perspective=0.06, curl_p=0.3, max_curl_px=10,
                             blur_sigma=(0.0, 0.8), motion_blur_p=0.0, noise_sigma=(0.0, 0.015), jpeg_quality=(85, 95),

@@ -1,0 +1,393 @@
+"""Follows link lines from frame to frame, so each is read a few times, not
+every frame.
+
+A ``Track`` is one printed line of a link as the detector keeps finding it.
+Each frame the ``Tracker``:
+
+1. matches the new line quads to its tracks (polygon IoU, or for small
+   boxes that moved further than their own size, centre distance in units
+   of the line height; at 15-30 fps a hand-held page moves a few pixels);
+2. says which tracks need OCR now (``due``): a new track once seen in
+   ``stable_frames`` frames; a read one again when a clearly sharper
+   (Laplacian variance of the line) or larger (taller quad) view arrives,
+   until its readings agree (``stable_votes``) or ``max_reads`` is reached;
+3. takes the readings back (``add_reading``) and votes each track's text;
+4. groups line tracks into links (``links``): a link wrapped over 2-3
+   lines is the top line plus the lines below it whose text continues it.
+
+There is no global state: everything lives on the Tracker instance.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from edge_app.preprocess import to_gray
+from edge_app.results import Detection, Quad, quad_height, quad_iou
+from edge_app.urls import continues_link, join_wrapped, looks_incomplete, normalize_url, vote
+
+ReadState = Literal["new", "reading", "done"]
+
+
+@dataclass(frozen=True)
+class TrackerSettings:
+    # Association: IoU of the two quads, or centre distance (in line heights)
+    # with similar height, for small fast-moving lines whose IoU drops to 0.
+    min_iou: float = 0.25
+    max_centre_dist: float = 1.0
+    max_height_ratio: float = 1.6
+    # A new line is read once seen in this many frames (1 = at once): one
+    # frame of agreement filters most detector flicker at no visible delay.
+    stable_frames: int = 2
+    # Frames a track survives without a matching detection (dropped after).
+    max_missed: int = 8
+    # Re-reading: at most max_reads readings per track; another when the view
+    # is sharper by sharper_ratio or taller by larger_ratio than at the best
+    # read so far; none once stable_votes readings agree.
+    max_reads: int = 4
+    sharper_ratio: float = 1.5
+    # Below this Laplacian variance a view is blank or mush: never "sharper".
+    min_sharpness: float = 20.0
+    larger_ratio: float = 1.25
+    stable_votes: int = 2
+    # A track whose vote is not stable yet (no text, or readings that do not
+    # agree) is read again after this many frames even without a better view
+    # (the first look may have been mid-motion blur).
+    retry_frames: int = 10
+    # Wrapped links: the next line's top edge may lie this far (in line
+    # heights of the upper line) above/below the upper line's bottom edge,
+    # and may start at most this far right of the upper line's start.
+    wrap_gap: tuple[float, float] = (-0.6, 1.6)
+    wrap_indent: float = 1.5
+    max_wrap_lines: int = 3
+
+
+@dataclass
+class Track:
+    id: int
+    quad: Quad  # latest
+    score: float  # latest detection score
+    age: int = 0  # frames since created
+    hits: int = 1  # frames with a matching detection
+    missed: int = 0  # frames in a row without one
+    readings: list[tuple[str, float]] = field(default_factory=list)  # (text, weight)
+    best_url: str = ""  # vote over readings; "" while no reading is a URL
+    best_text: str = ""  # the text the track is taken to show (a URL or a piece of one)
+    state: ReadState = "new"
+    read_sharpness: float = 0.0  # of the best view read so far
+    read_height: float = 0.0
+    last_read_age: int = -1
+
+    @property
+    def visible(self) -> bool:
+        return self.missed == 0
+
+    @property
+    def height(self) -> float:
+        return quad_height(self.quad)
+
+
+# ---------------------------------------------------------------- geometry
+def sharpness(frame: np.ndarray, quad: Quad) -> float:
+    """Variance of the Laplacian over the quad's bounding box (a focus/blur
+    measure: higher is sharper)."""
+    q = np.asarray(quad, np.float32).reshape(4, 2)
+    h, w = frame.shape[:2]
+    x0, y0 = np.floor(q.min(axis=0)).astype(int)
+    x1, y1 = np.ceil(q.max(axis=0)).astype(int)
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+    if x1 - x0 < 3 or y1 - y0 < 3:
+        return 0.0
+    crop = to_gray(frame[y0:y1, x0:x1])
+    return float(cv2.Laplacian(crop, cv2.CV_32F).var())
+
+
+@dataclass(frozen=True)
+class _LineGeom:
+    """A line quad in its own axes: computed once per grouping, not per pair."""
+
+    pts: np.ndarray
+    ux: np.ndarray  # unit vector along the line
+    uy: np.ndarray  # unit vector down the page (image y points down)
+    h: float
+
+    @staticmethod
+    def of(quad: Quad) -> "_LineGeom":
+        q = np.asarray(quad, np.float32).reshape(4, 2)
+        ux = (q[1] - q[0]) + (q[2] - q[3])
+        ux = ux / max(float(np.linalg.norm(ux)), 1e-6)
+        return _LineGeom(q, ux, np.array([-ux[1], ux[0]], np.float32), quad_height(q))
+
+
+def _below(up: _LineGeom, low: _LineGeom, s: TrackerSettings) -> bool:
+    if up.h <= 0 or not (1 / s.max_height_ratio <= low.h / up.h <= s.max_height_ratio):
+        return False
+    q, r = up.pts, low.pts
+    gap = (float(np.dot((r[0] + r[1]) / 2, up.uy)) - float(np.dot((q[2] + q[3]) / 2, up.uy))) / up.h
+    if not (s.wrap_gap[0] <= gap <= s.wrap_gap[1]):
+        return False
+    # A continuation starts at the column's left margin: never to the right
+    # of where the upper line's text starts (plus slack for detector jitter).
+    # It may end left of where the upper piece starts (a link wrapped just
+    # after it began on the right of a line).
+    start_up = float(np.dot(q[0], up.ux))
+    start_low = float(np.dot(r[0], up.ux))
+    return start_low <= start_up + s.wrap_indent * up.h
+
+
+def is_below(upper: Quad, lower: Quad, settings: TrackerSettings | None = None) -> bool:
+    """Could ``lower`` be the next printed line after ``upper``? Measured in
+    the upper line's own axes, so a tilted page works too."""
+    return _below(_LineGeom.of(upper), _LineGeom.of(lower), settings or TrackerSettings())
+
+
+def group_lines(quads: list[Quad], texts: list[str], settings: TrackerSettings | None = None,
+                memo: dict | None = None) -> list[list[int]]:
+    """Group line indexes into links, each group in reading order.
+
+    A line whose text does not end a link on its own (``looks_incomplete``,
+    or not a URL) is followed by the line just below it when
+    ``continues_link`` says that line's text continues it; up to
+    ``max_wrap_lines`` lines, kept only as long as the joined text is a URL.
+    Every line is in exactly one group. ``memo`` caches the text rules
+    across calls (the Tracker passes its own: texts repeat frame after frame).
+    """
+    s = settings or TrackerSettings()
+    geo = [_LineGeom.of(q) for q in quads]
+    order = sorted(range(len(quads)), key=lambda i: (float(geo[i].pts[:, 1].mean()), float(geo[i].pts[:, 0].min())))
+    memo = {} if memo is None else memo
+
+    def cached(fn: Callable[..., object], *args: object) -> object:
+        key = (fn.__name__, *args)
+        if key not in memo:
+            memo[key] = fn(*args)
+        return memo[key]
+
+    def url(text: str) -> str | None:
+        return cached(normalize_url, text)
+
+    def joined(parts: tuple[str, ...]) -> str | None:
+        return cached(_join_url, parts)
+
+    used: set[int] = set()
+    groups: list[list[int]] = []
+    for i in order:
+        if i in used:
+            continue
+        chain = [i]
+        while len(chain) < s.max_wrap_lines:
+            last = chain[-1]
+            t = texts[last]
+            if not t or not (cached(looks_incomplete, t) or url(t) is None):
+                break
+            cands = [j for j in order if j not in used and j not in chain and texts[j]
+                     and _below(geo[last], geo[j], s) and cached(continues_link, t, texts[j])]
+            if not cands:
+                break
+            # The nearest line below.
+            chain.append(min(cands, key=lambda j: float(np.dot(geo[j].pts[0], geo[last].uy))))
+        # Keep the longest prefix whose joined text is a link (one line alone
+        # is always kept, link or not: the caller filters).
+        while len(chain) > 1 and joined(tuple(texts[k] for k in chain)) is None:
+            chain.pop()
+        used.update(chain)
+        groups.append(chain)
+    return groups
+
+
+def _join_url(parts: tuple[str, ...]) -> str | None:
+    return normalize_url(join_wrapped(list(parts)))
+
+
+def _text_vote(readings: list[tuple[str, float]]) -> str:
+    """The text several readings of a non-URL line agree on: largest total
+    weight, ties to the latest."""
+    if not readings:
+        return ""
+    totals: Counter[str] = Counter()
+    last: dict[str, int] = {}
+    for k, (t, w) in enumerate(readings):
+        key = "".join(t.split())
+        if key:
+            totals[key] += max(w, 1e-3)
+            last[key] = k
+    if not totals:
+        return ""
+    return max(totals, key=lambda key: (totals[key], last[key]))
+
+
+@dataclass
+class TrackedLink:
+    """A link made of one or more visible line tracks (top line first)."""
+
+    url: str
+    raw: str
+    tracks: list[Track]
+
+    @property
+    def id(self) -> int:
+        return self.tracks[0].id
+
+
+class Tracker:
+    def __init__(self, settings: TrackerSettings | None = None) -> None:
+        self.settings = settings or TrackerSettings()
+        self.tracks: list[Track] = []
+        self._ids = itertools.count(1)
+        self._memo: dict = {}  # text-rule results for group_lines; texts repeat frame after frame
+
+    def reset(self) -> None:
+        self.tracks = []
+        self._memo.clear()
+
+    # ------------------------------------------------------------ association
+    def _affinity(self, a: np.ndarray, b: np.ndarray) -> float:
+        """Track quad ``a`` vs detection quad ``b``: 0 = no match; higher = better."""
+        iou = quad_iou(a, b)
+        if iou >= self.settings.min_iou:
+            return 1.0 + iou
+        h1, h2 = quad_height(a), quad_height(b)
+        if h1 <= 0 or h2 <= 0 or not (1 / self.settings.max_height_ratio <= h2 / h1 <= self.settings.max_height_ratio):
+            return 0.0
+        d = float(np.linalg.norm(a.mean(axis=0) - b.mean(axis=0))) / max(h1, h2)
+        if d > self.settings.max_centre_dist:
+            return 0.0
+        return 1.0 - d / (self.settings.max_centre_dist + 1e-6)  # (0, 1]: always below an IoU match
+
+    def _pairs(self, quads: list[np.ndarray]) -> list[tuple[float, int, int]]:
+        """(affinity, track index, detection index) for every possible match."""
+        if not self.tracks or not quads:
+            return []
+        tq = np.stack([t.quad for t in self.tracks])  # (T, 4, 2)
+        dq = np.stack(quads)  # (D, 4, 2)
+        tlo, thi = tq.min(axis=1), tq.max(axis=1)
+        dlo, dhi = dq.min(axis=1), dq.max(axis=1)
+        # Boxes further apart than the centre-distance rule allows can match
+        # neither way: reject them in one numpy step, test the rest exactly.
+        slack = self.settings.max_centre_dist * np.maximum((thi - tlo)[:, None, 1], (dhi - dlo)[None, :, 1])
+        apart = ((tlo[:, None] > dhi[None] + slack[..., None]) | (dlo[None] > thi[:, None] + slack[..., None])).any(-1)
+        pairs = []
+        for ti, di in zip(*np.nonzero(~apart)):
+            a = self._affinity(tq[ti], dq[di])
+            if a > 0:
+                pairs.append((a, int(ti), int(di)))
+        return pairs
+
+    def update(self, detections: list[Detection]) -> list[Track]:
+        """Match this frame's detections; returns the tracks seen in it
+        (in the detections' order)."""
+        quads = [np.asarray(d.quad, np.float32).reshape(4, 2) for d in detections]
+        pairs = self._pairs(quads)
+        pairs.sort(key=lambda p: -p[0])
+        track_of: dict[int, Track] = {}
+        taken: set[int] = set()
+        for _, ti, di in pairs:  # greedy: a handful of lines per frame, optimal in practice
+            if ti in taken or di in track_of:
+                continue
+            taken.add(ti)
+            track_of[di] = self.tracks[ti]
+        for t in self.tracks:
+            t.age += 1
+        for ti, t in enumerate(self.tracks):
+            if ti not in taken:
+                t.missed += 1
+        for di, d in enumerate(detections):
+            t = track_of.get(di)
+            if t is None:
+                t = Track(id=next(self._ids), quad=quads[di], score=float(d.score))
+                self.tracks.append(t)
+                track_of[di] = t
+            else:
+                t.quad = quads[di]
+                t.score = float(d.score)
+                t.hits += 1
+                t.missed = 0
+        self.tracks = [t for t in self.tracks if t.missed <= self.settings.max_missed]
+        return [track_of[di] for di in range(len(detections))]
+
+    # ---------------------------------------------------------------- reading
+    def _stable(self, t: Track) -> bool:
+        if not t.readings:
+            return False
+        if t.best_url:
+            n = sum(1 for text, _ in t.readings if normalize_url(text) == t.best_url)
+        else:
+            n = sum(1 for text, _ in t.readings if "".join(text.split()) == t.best_text and t.best_text)
+        return n >= self.settings.stable_votes
+
+    def due(self, frame: np.ndarray) -> list[Track]:
+        """The visible tracks to read in this frame (reading order)."""
+        s = self.settings
+        out = []
+        for t in self.tracks:
+            if not t.visible or t.state == "done":
+                continue
+            if t.state == "new":
+                if t.hits >= s.stable_frames:
+                    out.append(t)
+                continue
+            if len(t.readings) >= s.max_reads:
+                t.state = "done"
+                continue
+            h = t.height
+            if h >= t.read_height * s.larger_ratio:
+                out.append(t)
+                continue
+            if t.age - t.last_read_age >= s.retry_frames:
+                # No text yet, or a vote of one: another look at a later frame
+                # (new noise, new blur) confirms or corrects it.
+                out.append(t)
+                continue
+            if sharpness(frame, t.quad) > max(t.read_sharpness * s.sharper_ratio, s.min_sharpness):
+                out.append(t)
+        out.sort(key=lambda t: (float(t.quad[:, 1].mean()), float(t.quad[:, 0].min())))
+        return out
+
+    def add_reading(self, track: Track, text: str, weight: float, frame: np.ndarray | None = None) -> None:
+        """Record one OCR reading of ``track`` (made from its current quad)."""
+        track.readings.append((text, float(weight)))
+        track.last_read_age = track.age
+        track.read_height = max(track.read_height, track.height)
+        if frame is not None:
+            track.read_sharpness = max(track.read_sharpness, sharpness(frame, track.quad))
+        texts = [r for r, _ in track.readings]
+        weights = [max(w, 1e-3) for _, w in track.readings]
+        track.best_url = vote(texts, weights)
+        if track.best_url:
+            # The raw text behind the winning URL, for joining and for Link.raw.
+            cands = [(w, k, r) for k, (r, w) in enumerate(track.readings) if normalize_url(r) == track.best_url]
+            track.best_text = "".join(max(cands)[2].split()) if cands else track.best_url
+        else:
+            track.best_text = _text_vote(track.readings)
+        track.state = "done" if self._stable(track) or len(track.readings) >= self.settings.max_reads \
+            else "reading"
+
+    # ------------------------------------------------------------------ links
+    def links(self) -> list[TrackedLink]:
+        """Links currently visible with a valid URL, in reading order. Groups
+        are formed over all live tracks (a line missed for a frame does not
+        split its link); a link is reported when one of its lines is visible."""
+        live = [t for t in self.tracks if t.best_text]
+        if len(self._memo) > 20000:
+            self._memo.clear()
+        groups = group_lines([t.quad for t in live], [t.best_text for t in live], self.settings, self._memo)
+        out = []
+        for g in groups:
+            members = [live[i] for i in g]
+            if not any(m.visible for m in members):
+                continue
+            if len(members) == 1:
+                url, raw = members[0].best_url, members[0].best_text
+            else:
+                raw = join_wrapped([m.best_text for m in members])
+                url = normalize_url(raw) or ""
+            if url:
+                out.append(TrackedLink(url, raw, members))
+        return out

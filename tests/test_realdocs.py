@@ -1,0 +1,186 @@
+"""The real-documents validation set: links from a PDF's text layer, through
+the independent camera, into the labels training.evaluate reads."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+pymupdf = pytest.importorskip("pymupdf")
+
+from edge_app.urls import normalize_url  # noqa: E402
+from training.evaluate import realdocs_items  # noqa: E402
+from training.realdocs import (BuildConfig, DocSource, RealCameraConfig, RealDocsError, build,  # noqa: E402
+                               page_links)
+
+RED = (0.85, 0.0, 0.0)
+ONE_LINE = "https://www.example.org/docs/intro.html"
+WRAPPED = ("https://example.com/a/very/long/", "path/index.html")
+WRAPPED_URL = "https://example.com/a/very/long/path/index.html"
+HIDDEN = "https://hidden.example.net/only-an-annotation"
+
+
+def _make_pdf(path, fonts=("helv", "cour", "tiro")) -> None:
+    """Pages with black prose, URLs printed in red (one of them wrapped over
+    two lines), distractors, and a link annotation with no printed URL."""
+    doc = pymupdf.open()
+    for font in fonts:
+        page = doc.new_page(width=595, height=842)
+        y = 120.0
+        size = 15
+
+        def put(x, text, color=(0, 0, 0)):
+            page.insert_text((x, y), text, fontsize=size, fontname=font, color=color)
+            return x + pymupdf.get_text_length(text, fontname=font, fontsize=size)
+
+        put(60, "Plain prose with e.g. model.json and v2.0.1 in it.")
+        y += 24
+        x = put(60, "Read (")
+        x = put(x, ONE_LINE, RED)
+        put(x, ") first.")
+        y += 24
+        put(60, "An ordinary line of words that runs along here.")
+        y += 24
+        x = put(60, "See ")
+        put(x, WRAPPED[0], RED)
+        y += 24
+        x = put(60, WRAPPED[1], RED)
+        put(x, " for the details.")
+        y += 24
+        put(60, "Click here to open a page.")
+        page.insert_link({"kind": pymupdf.LINK_URI, "from": pymupdf.Rect(90, y - 14, 130, y + 4), "uri": HIDDEN})
+        y += 24
+        put(60, "The end of this short page of text.")
+    doc.save(str(path))
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("realdocs")
+    pdf = root / "doc.pdf"
+    _make_pdf(pdf)
+    # Milder sensor noise than the default so red glyphs can be told from
+    # coloured noise; the geometry under test is the default one.
+    cam = RealCameraConfig(full_well=(600.0, 1500.0), sharpen=(0.0, 0.3))
+    rep = build([DocSource(pdf, "local", "-")], root / "set", BuildConfig(images=6, seed=1, camera=cam),
+                progress=False)
+    rows = [json.loads(x) for x in (root / "set" / "labels.jsonl").read_text().splitlines()]
+    return pdf, root / "set", rep, rows
+
+
+def test_text_layer_links(tmp_path):
+    pdf = tmp_path / "one.pdf"
+    _make_pdf(pdf, fonts=("helv",))
+    links = page_links(pymupdf.open(pdf)[0])
+    by_url = {ln.normalized: ln for ln in links}
+    assert set(by_url) == {normalize_url(ONE_LINE), normalize_url(WRAPPED_URL)}
+    one = by_url[normalize_url(ONE_LINE)]
+    assert one.parts == [ONE_LINE] and len(one.boxes) == 1  # brackets and ")" not in the box
+    wrapped = by_url[normalize_url(WRAPPED_URL)]
+    assert wrapped.parts == list(WRAPPED) and len(wrapped.boxes) == 2
+    assert wrapped.boxes[1][1] > wrapped.boxes[0][3] - 1  # the second part is on the next line
+    assert not any(ln.ambiguous for ln in links)
+
+
+def test_build_writes_what_the_evaluator_reads(built):
+    _pdf, out, rep, rows = built
+    assert rep.images == len(rows) == 6 and rep.links >= 6
+    assert rep.line_quads == sum(len(ln["quads"]) for r in rows for ln in r["links"])
+    items = list(realdocs_items(out))
+    assert len(items) == 6
+    for item, row in zip(items, rows):
+        assert item.image.shape[:2] == (row["height"], row["width"])
+        assert len(item.links) == len(row["links"])
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["report"]["images"] == 6 and manifest["seed"] == 1
+
+
+def test_labels_are_the_printed_urls(built):
+    _pdf, _out, _rep, rows = built
+    expected = {normalize_url(ONE_LINE): [ONE_LINE], normalize_url(WRAPPED_URL): list(WRAPPED)}
+    seen_whole_wrapped = False
+    for row in rows:
+        assert row["links"], "every view is aimed at a link"
+        for ln in row["links"]:
+            assert ln["normalized"] in expected and normalize_url(ln["url"]) == ln["normalized"]
+            assert HIDDEN not in ln["normalized"]
+            if not ln["partial"]:
+                assert ln["parts"] == expected[ln["normalized"]]
+                assert len(ln["quads"]) == len(ln["parts"])
+                seen_whole_wrapped |= len(ln["quads"]) == 2
+    assert seen_whole_wrapped
+
+
+def test_quads_hold_the_url_glyphs(built):
+    """Render check: the red (URL) pixels of each photo lie inside the label
+    quads, and every whole link's quad has red glyphs in it."""
+    _pdf, out, _rep, rows = built
+    inside_total = red_total = 0
+    for row in rows:
+        img = cv2.imread(str(out / row["image"])).astype(np.int16)
+        b, g, r = img[..., 0], img[..., 1], img[..., 2]
+        red = ((r - np.maximum(g, b)) > 45).astype(np.uint8)
+        red = cv2.morphologyEx(red, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))  # lone noise pixels
+        mask = np.zeros(red.shape, np.uint8)
+        for ln in row["links"]:
+            for q in ln["quads"]:
+                cv2.fillPoly(mask, [np.round(np.array(q)).astype(np.int32)], 1)
+        mask = cv2.dilate(mask, np.ones((5, 5), np.uint8))  # blur spreads a glyph by a pixel or two
+        inside_total += int((red & mask).sum())
+        red_total += int(red.sum())
+        for ln in row["links"]:
+            if ln["partial"]:
+                continue
+            for q in ln["quads"]:
+                one = np.zeros(red.shape, np.uint8)
+                cv2.fillPoly(one, [np.round(np.array(q)).astype(np.int32)], 1)
+                assert (red & one).sum() >= max(15, 0.02 * one.sum()), (row["image"], ln["url"])
+    assert red_total > 500
+    assert inside_total / red_total >= 0.97
+
+
+def test_no_links_is_a_clear_error(tmp_path):
+    pdf = tmp_path / "plain.pdf"
+    doc = pymupdf.open()
+    doc.new_page().insert_text((72, 72), "No links on this page at all.", fontsize=12)
+    doc.save(str(pdf))
+    with pytest.raises(RealDocsError, match="no printed URLs"):
+        build([DocSource(pdf, "local", "-")], tmp_path / "set", BuildConfig(images=2), progress=False)
+
+
+@pytest.mark.parametrize("k1", [-0.14, 0.0, 0.08])
+def test_lens_model_round_trips_over_the_frame(k1):
+    from training.realdocs import View
+
+    view = View(np.eye(3), k1, (1280, 960))
+    grid = np.stack(np.meshgrid(np.linspace(-50, 1330, 24), np.linspace(-50, 1010, 24)), -1).reshape(-1, 2)
+    np.testing.assert_allclose(view.distort(view.undistort(grid)), grid, atol=1e-3)
+
+
+def test_label_quads_stay_near_the_frame(built):
+    """A line that runs far out of the frame is cut near it, never projected
+    through the lens model where it does not hold (wild quads)."""
+    _pdf, _out, _rep, rows = built
+    for row in rows:
+        w, h = row["width"], row["height"]
+        r0 = np.hypot(w / 2, h / 2)
+        for ln in row["links"]:
+            for q in ln["quads"]:
+                q = np.array(q)
+                assert (np.hypot(q[:, 0] - w / 2, q[:, 1] - h / 2) < 1.45 * r0).all()
+                assert abs(np.linalg.norm(q[3] - q[0]) - np.linalg.norm(q[2] - q[1])) < 0.5 * np.linalg.norm(q[3] - q[0]) + 2
+
+
+def test_same_seed_same_set(tmp_path):
+    pdf = tmp_path / "doc.pdf"
+    _make_pdf(pdf, fonts=("tiro",))
+    outs = []
+    for k in range(2):
+        build([DocSource(pdf, "local", "-")], tmp_path / f"set{k}", BuildConfig(images=2, seed=5), progress=False)
+        outs.append(tmp_path / f"set{k}")
+    assert (outs[0] / "labels.jsonl").read_text() == (outs[1] / "labels.jsonl").read_text()
+    for f in sorted((outs[0] / "images").iterdir()):
+        assert f.read_bytes() == (outs[1] / "images" / f.name).read_bytes()

@@ -1,0 +1,171 @@
+"""The tracker on synthetic detections: ids survive motion, new lines get new
+ids, lost lines expire, and lines are read a few times, not every frame."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from edge_app.results import Detection
+from edge_app.results import quad_iou
+from edge_app.tracking import Tracker, TrackerSettings, group_lines, is_below, sharpness
+
+
+def quad(x: float, y: float, w: float = 200, h: float = 30) -> np.ndarray:
+    return np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.float32)
+
+
+def det(x: float, y: float, w: float = 200, h: float = 30) -> Detection:
+    return Detection(quad(x, y, w, h), 0.9)
+
+
+def blank() -> np.ndarray:
+    return np.full((480, 640, 3), 255, np.uint8)
+
+
+def test_quad_iou() -> None:
+    assert quad_iou(quad(0, 0), quad(0, 0)) == pytest.approx(1.0)
+    assert quad_iou(quad(0, 0), quad(100, 0)) == pytest.approx(1 / 3, abs=1e-3)
+    assert quad_iou(quad(0, 0), quad(0, 100)) == 0.0
+
+
+def test_moving_lines_keep_their_ids() -> None:
+    tr = Tracker()
+    ids = None
+    for f in range(30):
+        # Two lines drifting right/down by 4 px a frame (a hand-held page),
+        # detections given in a different order every other frame.
+        dets = [det(50 + 4 * f, 100 + 2 * f), det(60 + 4 * f, 300 + 2 * f)]
+        if f % 2:
+            dets.reverse()
+        tracks = tr.update(dets)
+        got = sorted((t.quad[0, 1], t.id) for t in tracks)
+        if ids is None:
+            ids = [i for _, i in got]
+        assert [i for _, i in got] == ids
+    assert len(tr.tracks) == 2 and all(t.hits == 30 for t in tr.tracks)
+
+
+def test_small_fast_line_matched_by_centre_distance() -> None:
+    # A short line (IoU drops to 0 after a 25 px jump) is still the same
+    # line: its centre moved less than one line height.
+    tr = Tracker()
+    a = tr.update([det(100, 100, w=20, h=30)])[0]
+    b = tr.update([det(125, 100, w=20, h=30)])[0]
+    assert b.id == a.id
+    c = tr.update([det(300, 100, w=20, h=30)])[0]  # far away: a different line
+    assert c.id != a.id
+
+
+def test_new_track_appears_and_old_ones_expire() -> None:
+    tr = Tracker(TrackerSettings(max_missed=3))
+    first = tr.update([det(50, 100)])[0]
+    both = tr.update([det(50, 100), det(50, 300)])
+    assert both[0].id == first.id and both[1].id != first.id
+    second = both[1]
+    for _ in range(3):
+        tr.update([det(50, 300)])
+        assert first.id in {t.id for t in tr.tracks}  # missed 1..3: kept
+    tr.update([det(50, 300)])
+    assert [t.id for t in tr.tracks] == [second.id]  # missed 4 > max_missed
+    # A line reappearing where the expired one was is a new track.
+    assert tr.update([det(50, 100), det(50, 300)])[0].id not in (first.id, second.id)
+
+
+def test_reset_forgets_tracks() -> None:
+    tr = Tracker()
+    tr.update([det(0, 0)])
+    tr.reset()
+    assert tr.tracks == []
+
+
+def _read_rounds(tr: Tracker, frames: list[np.ndarray], dets: list[list[Detection]], text: str) -> list[int]:
+    """Run the tracker over frames; every due track 'reads' ``text``.
+    Returns the number of reads per frame."""
+    reads = []
+    for img, d in zip(frames, dets):
+        tr.update(d)
+        due = tr.due(img)
+        for t in due:
+            tr.add_reading(t, text, 0.9, img)
+        reads.append(len(due))
+    return reads
+
+
+def test_new_track_read_once_stable_then_stops_when_vote_is_stable() -> None:
+    tr = Tracker(TrackerSettings(stable_frames=2, stable_votes=2, max_reads=4))
+    img = blank()
+    d = [[det(50, 100)]] * 10
+    reads = _read_rounds(tr, [img] * 10, d, "https://example.com/a")
+    # Frame 0: seen once, not yet stable. Frame 1: first read. Nothing on
+    # the same view after that until a better view comes (or retry_frames
+    # pass)...
+    assert reads[0] == 0 and reads[1] == 1 and sum(reads) == 1
+    t = tr.tracks[0]
+    assert t.best_url == "https://example.com/a" and t.state == "reading"
+    # ...a 30 % taller view is a reason to read again; the two readings
+    # agree, so the vote is stable and reading stops for good.
+    tall = [[det(50, 100, h=39)]] * 10
+    reads = _read_rounds(tr, [img] * 10, tall, "https://example.com/a")
+    assert reads[0] == 1 and sum(reads) == 1
+    assert t.state == "done" and len(t.readings) == 2
+
+
+def test_a_lone_reading_is_confirmed_later_then_reading_stops() -> None:
+    tr = Tracker(TrackerSettings(stable_frames=1, retry_frames=10, stable_votes=2))
+    reads = _read_rounds(tr, [blank()] * 40, [[det(50, 100)]] * 40, "www.example.com")
+    assert [i for i, n in enumerate(reads) if n] == [0, 10]  # read, confirmed, done
+    assert tr.tracks[0].state == "done"
+
+
+def test_sharper_view_triggers_a_reread() -> None:
+    tr = Tracker(TrackerSettings(stable_frames=1, sharper_ratio=1.5))
+    sharp = blank()
+    cv2.putText(sharp, "https://example.org/x", (55, 125), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 2)
+    blurred = cv2.GaussianBlur(sharp, (0, 0), 3)
+    d = [det(50, 100)]
+    assert sharpness(sharp, d[0].quad) > 2 * sharpness(blurred, d[0].quad)
+    reads = _read_rounds(tr, [blurred] * 3 + [sharp] * 3, [d] * 6, "https://example.org/x?")
+    assert reads == [1, 0, 0, 1, 0, 0]
+
+
+def test_reads_are_capped_and_unreadable_lines_are_retried_slowly() -> None:
+    tr = Tracker(TrackerSettings(stable_frames=1, max_reads=3, retry_frames=5))
+    img = blank()
+    reads = _read_rounds(tr, [img] * 40, [[det(50, 100)]] * 40, "")  # never any text
+    assert sum(reads) == 3  # first read + 2 retries, then capped
+    assert reads[0] == 1 and reads[1:5] == [0, 0, 0, 0]
+    assert tr.tracks[0].state == "done"
+
+
+def test_disagreeing_readings_are_voted() -> None:
+    tr = Tracker(TrackerSettings(stable_frames=1))
+    t = tr.update([det(0, 0)])[0]
+    for text in ("https://examp1e.com", "https://example.com", "https://example.com"):
+        tr.add_reading(t, text, 0.8)
+    assert t.best_url == "https://example.com" and t.state == "done"
+
+
+def test_wrapped_link_lines_are_grouped() -> None:
+    q1 = quad(300, 100, w=300)  # ends a printed line
+    q2 = quad(40, 140, w=220)  # starts the next one at the margin
+    q3 = quad(40, 300)  # another link further down
+    assert is_below(q1, q2, TrackerSettings()) and not is_below(q1, q3, TrackerSettings())
+    texts = ["https://example.com/some/", "long-path/index.html", "www.other.org"]
+    assert group_lines([q1, q2, q3], texts) == [[0, 1], [2]]
+    # Same geometry, but the second line starts a link of its own: no join.
+    assert group_lines([q1, q2], ["https://example.com/", "www.other.org"]) == [[0], [1]]
+    # A complete link followed by an unrelated line: no join either.
+    assert group_lines([q1, q2], ["www.example.com", "and"]) == [[0], [1]]
+
+
+def test_tracker_links_joins_wrapped_tracks_and_hides_non_urls() -> None:
+    tr = Tracker(TrackerSettings(stable_frames=1))
+    frames = blank()
+    tracks = tr.update([det(300, 100, w=300), det(40, 140, w=220), det(40, 300)])
+    for t, text in zip(tracks, ["https://example.com/some/", "long-path/index.html", "no link here"]):
+        tr.add_reading(t, text, 0.9, frames)
+    links = tr.links()
+    assert [(lk.url, [t.id for t in lk.tracks]) for lk in links] == [
+        ("https://example.com/some/long-path/index.html", [tracks[0].id, tracks[1].id])]

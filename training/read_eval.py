@@ -1,0 +1,105 @@
+"""End-to-end link reading: what a user gets from one photo.
+
+    python -m training.read_eval --synth data/synth/val --realdocs data/realdocs --limit 200
+
+Runs the runtime pipeline (detector, Tesseract reader, URL rules; photo
+mode, no tracking, so no vote across frames) on validation images and
+compares the URLs it returns with the printed ones, ``normalize_url`` on
+both sides. Reports, per set: links read exactly, links whose host is right
+(the part a user checks before clicking), links missed, and URLs reported
+that are not printed on the page. Links cut by the frame edge are left out
+of both counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from tqdm import tqdm
+
+from edge_app.detector import DetectorSettings
+from edge_app.pipeline import Pipeline, PipelineSettings
+from edge_app.urls import normalize_url
+from training.evaluate import EvalItem, realdocs_items, synth_items
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ReadResult:
+    images: int = 0
+    links: int = 0  # printed, whole, valid URLs
+    exact: int = 0  # returned letter for letter (after normalisation)
+    host_right: int = 0  # a returned URL has the printed link's host
+    reported: int = 0  # URLs returned
+    not_printed: int = 0  # returned URLs that match no printed link
+    ms_total: float = 0.0
+
+    @property
+    def exact_rate(self) -> float:
+        return self.exact / max(1, self.links)
+
+    @property
+    def host_rate(self) -> float:
+        return self.host_right / max(1, self.links)
+
+    def summary(self) -> dict:
+        return {**asdict(self), "exact_rate": round(self.exact_rate, 4), "host_rate": round(self.host_rate, 4),
+                "ms_per_image": round(self.ms_total / max(1, self.images), 1)}
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).hostname or ""
+
+
+def read_eval(items: Iterator[EvalItem], pipeline: Pipeline, total: int | None = None) -> ReadResult:
+    res = ReadResult()
+    for item in tqdm(items, desc="read", total=total):
+        printed = Counter(u for g in item.links if not g.partial and (u := normalize_url(g.url)))
+        partial_hosts = {_host(u) for g in item.links if g.partial and (u := normalize_url(g.url))}
+        out = pipeline.process_photo(item.image)
+        got = Counter(link.url for link in out.links)
+        res.images += 1
+        res.ms_total += out.timings_ms.get("total", 0.0)
+        res.links += sum(printed.values())
+        res.exact += sum((printed & got).values())
+        got_hosts = Counter(_host(u) for u in got.elements())
+        res.host_right += sum((Counter(_host(u) for u in printed.elements()) & got_hosts).values())
+        res.reported += sum(got.values())
+        # A link cut by the frame edge is read as some prefix: not a false report.
+        res.not_printed += sum(n for u, n in (got - printed).items() if _host(u) not in partial_hosts)
+    return res
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", type=Path, help="a .tflite with its sidecar (default: the shipped model)")
+    ap.add_argument("--synth", type=Path)
+    ap.add_argument("--realdocs", type=Path)
+    ap.add_argument("--limit", type=int)
+    ap.add_argument("--json", type=Path, help="also write the figures here")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    settings = PipelineSettings(detector=DetectorSettings(model_path=args.model), track=False)
+    results = {}
+    with Pipeline(settings) as pipeline:
+        for name, folder, items_fn in (("synthetic", args.synth, synth_items), ("realdocs", args.realdocs, realdocs_items)):
+            if folder is None:
+                continue
+            r = read_eval(items_fn(folder, args.limit), pipeline, total=args.limit)
+            results[name] = r.summary()
+            print(f"{name}: {r.images} images, {r.links} links: exact {r.exact_rate:.3f}, host right {r.host_rate:.3f}, "
+                  f"{r.not_printed} of {r.reported} reported URLs not printed, {r.ms_total / max(1, r.images):.0f} ms/image")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
