@@ -13,6 +13,7 @@ import os
 import platform
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -24,7 +25,7 @@ from convert.latency import measure  # noqa: E402
 from convert.model_card import write_card  # noqa: E402
 from convert.parity import check  # noqa: E402
 from convert.tflite_export import VARIANTS, convert_saved_model  # noqa: E402
-from edge_app.model_spec import DEFAULT_MODEL_STEM, ModelSpec  # noqa: E402
+from edge_app.model_spec import DEFAULT_MODEL_STEM, InputSpec, ModelSpec  # noqa: E402
 from edge_app.preprocess import preprocess  # noqa: E402
 from training.evaluate import evaluate, keras_prob_fn, realdocs_items, synth_items  # noqa: E402
 
@@ -60,11 +61,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--parity-count", type=int, default=60)
     ap.add_argument("--tfjs", action="store_true", help="also export a TF.js graph model (separate environment)")
     ap.add_argument("--skip-eval", action="store_true")
+    ap.add_argument("--tune", type=Path, help="synthetic split of its own (not --data) to pick the decoding thresholds on")
+    ap.add_argument("--long-side", type=int, default=960,
+                    help="input long side written to the sidecar (default 960: at 640 the stride-4 map merges small lines)")
     ap.add_argument("--notes", type=Path, help="Markdown appended to the model card (training history, figures measured elsewhere)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
-    spec = ModelSpec()
+    spec = ModelSpec(input=replace(InputSpec(), long_side=args.long_side))
     # Keep the loaded object: its variables die with it, and `serve` alone
     # does not hold them.
     loaded = tf.saved_model.load(str(args.saved_model))
@@ -81,28 +85,45 @@ def main(argv: list[str] | None = None) -> None:
     variants_dir = args.out / "variants"
     variants_dir.mkdir(exist_ok=True)
     report: dict = {"variants": {}}
-    paths = {}
+    paths: dict[str, Path] = {}
+    sizes: dict[str, int] = {}
     for v in VARIANTS:
         data = convert_saved_model(args.saved_model, v, representative if v == "int8" else None)
         path = args.out / f"{args.name}.tflite" if v == "int8" else variants_dir / f"{args.name}_{v}.tflite"
         path.write_bytes(data)
-        paths[v] = path
+        paths[v], sizes[v] = path, len(data)
+
+    from training.evaluate import tflite_prob_fn
+
+    spec.save(paths["int8"].with_suffix(".json"))  # the evaluator reads the sidecar
+    if args.tune:
+        from training.evaluate import tune_decode
+
+        fn, _ = tflite_prob_fn(paths["int8"])
+        tuned = tune_decode(synth_items(args.tune), fn, spec)
+        spec = replace(spec, decode=replace(spec.decode, threshold=tuned.threshold, min_score=tuned.min_score))
+        spec.save(paths["int8"].with_suffix(".json"))
+        report["decode_tuning"] = {"split": str(args.tune), "threshold": tuned.threshold, "min_score": tuned.min_score,
+                                   "precision": round(tuned.precision, 4), "recall": round(tuned.recall, 4),
+                                   "f1": round(tuned.f1, 4), "grid": tuned.grid}
+        log.info("decode tuned on %s: threshold %.2f min_score %.2f (F1 %.3f)", args.tune, tuned.threshold,
+                 tuned.min_score, tuned.f1)
+
+    # Parity after tuning, so the F1 difference is measured at the shipped thresholds.
+    for v, path in paths.items():
         par = check(serve, str(path), parity_items, spec)
         lat = measure(str(path))
         report["variants"][v] = {
-            "file": str(path), "size_bytes": len(data),
+            "file": str(path), "size_bytes": sizes[v],
             "parity": {"map_mae": round(par.map_mae, 5), "map_max": round(par.map_max, 4),
                        "f1_float": round(par.f1_float, 4), "f1_export": round(par.f1_export, 4),
                        "f1_drop": round(par.f1_drop, 4), "images": len(parity_items)},
             "latency_ms_2_threads": lat,
         }
-        log.info("%s: %.0f KB, F1 %.4f vs float %.4f, %s", v, len(data) / 1024, par.f1_export, par.f1_float,
+        log.info("%s: %.0f KB, F1 %.4f vs float %.4f, %s", v, sizes[v] / 1024, par.f1_export, par.f1_float,
                  lat.get("640x384"))
 
     if not args.skip_eval:
-        from training.evaluate import tflite_prob_fn
-
-        spec.save(paths["int8"].with_suffix(".json"))  # the evaluator reads the sidecar
         acc: dict = {}
         for name, items_fn in (("synthetic", lambda: synth_items(args.data)),
                                ("realdocs", (lambda: realdocs_items(args.realdocs)) if args.realdocs else None)):

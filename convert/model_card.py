@@ -75,6 +75,20 @@ def write_card(path: Path, info: dict) -> None:
             "Worst cases: `docs/worst_synthetic.png`, `docs/worst_realdocs.png` (green: truth, red: detections).",
             "",
         ]
+    if "decode_tuning" in info:
+        t = info["decode_tuning"]
+        lines += [
+            "## Decoding thresholds",
+            f"Chosen by grid search for the best F1 of the int8 model on `{t['split']}`, a synthetic split of its "
+            f"own (seed 2), not the one reported above: pixel threshold {t['threshold']}, region min_score "
+            f"{t['min_score']} (tuning split P {t['precision']:.3f} R {t['recall']:.3f} F1 {t['f1']:.3f}).",
+            "",
+            "| threshold | min_score | precision | recall | F1 |",
+            "|---|---|---|---|---|",
+            *(f"| {g['threshold']} | {g['min_score']} | {g['precision']:.3f} | {g['recall']:.3f} | {g['f1']:.3f} |"
+              for g in t["grid"]),
+            "",
+        ]
     if "tfjs" in info:
         lines += ["## TF.js", f"Graph model in `{info['tfjs']['dir']}`, {info['tfjs']['size_bytes'] / 1024:.0f} KB, "
                   f"converter {info['tfjs']['converter']}.", ""]

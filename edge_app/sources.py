@@ -241,7 +241,7 @@ class PiCameraSource(FrameSource):
         try:
             self._cam = Picamera2()
             # "RGB888" is, despite its name, B,G,R byte order: what OpenCV wants.
-            cfg = self._cam.create_video_configuration(main={"size": (width or 1280, height or 720),
+            cfg = self._cam.create_video_configuration(main={"size": (width or CAMERA_SIZE[0], height or CAMERA_SIZE[1]),
                                                              "format": "RGB888"})
             self._cam.configure(cfg)
             self._cam.start()
@@ -281,12 +281,15 @@ class PiCameraSource(FrameSource):
                 self._cam = None
 
 
+# Asked of a camera when the user names no size: OpenCV otherwise opens most
+# webcams at 640x480, where printed text is too small for Tesseract.
+CAMERA_SIZE = (1280, 720)
+
+
 def _set_size(cap: cv2.VideoCapture, width: int | None, height: int | None) -> None:
     # Hints only: a camera picks its nearest supported mode.
-    if width:
-        cap.set(cv2.CAP_PROP_FRAME_WIDTH, int(width))
-    if height:
-        cap.set(cv2.CAP_PROP_FRAME_HEIGHT, int(height))
+    cap.set(cv2.CAP_PROP_FRAME_WIDTH, int(width or CAMERA_SIZE[0]))
+    cap.set(cv2.CAP_PROP_FRAME_HEIGHT, int(height or CAMERA_SIZE[1]))
 
 
 def _open_camera(index: int, width: int | None, height: int | None) -> CaptureSource:
@@ -307,7 +310,8 @@ def _open_url(url: str, width: int | None, height: int | None) -> CaptureSource:
     if not cap.isOpened():
         cap.release()
         raise SourceError(f"cannot open stream {url}: check the address and that the stream is running")
-    _set_size(cap, width, height)
+    if width or height:
+        _set_size(cap, width, height)
     # A URL to a video file has a frame count and ends; a live stream has none.
     live = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0) <= 0
     return CaptureSource(cap, url, is_live=live, describe=f"stream {url}")

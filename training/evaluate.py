@@ -282,6 +282,31 @@ def tflite_prob_fn(model_path: Path, threads: int = 2, long_side: int | None = N
     return fn, det.spec
 
 
+def ceiling_prob_fn(spec: ModelSpec, long_side: int | None = None) -> tuple[ProbFn, Callable[[EvalItem], EvalItem]]:
+    """A perfect model: its map is the training target itself.
+
+    Decoding that map shows what the target rule and the stride allow at an
+    input size (small lines a cell apart merge). Returns the prob function and
+    a hook that tells it each item's truth before evaluate() asks for the map.
+    """
+    from edge_app.decode import rasterize_targets
+
+    truth: dict[int, list[np.ndarray]] = {}
+
+    def remember(item: EvalItem) -> EvalItem:
+        truth.clear()
+        truth[id(item.image)] = [q for g in item.links for q in g.quads]
+        return item
+
+    def fn(frame: np.ndarray) -> tuple[np.ndarray, ModelInput]:
+        mi = preprocess(frame, spec.input, long_side)
+        quads = [q / np.array([mi.scale_x, mi.scale_y], np.float32) for q in truth[id(frame)]]
+        target = rasterize_targets(quads, mi.image.shape, spec.output.stride, spec.decode)
+        return target.astype(np.float32), mi
+
+    return fn, remember
+
+
 def keras_prob_fn(model, spec: ModelSpec, long_side: int | None = None) -> ProbFn:
     """The float model (Keras or a reloaded SavedModel's serve function)."""
 
@@ -297,7 +322,9 @@ def keras_prob_fn(model, spec: ModelSpec, long_side: int | None = None) -> ProbF
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", type=Path, required=True, help=".tflite (with sidecar) or a SavedModel folder")
+    ap.add_argument("--model", type=Path, required=True,
+                    help=".tflite (with sidecar), a SavedModel folder, or 'ceiling': decode the training targets "
+                         "themselves (what the target rule and stride allow at --long-side)")
     ap.add_argument("--spec", type=Path, help="sidecar JSON for a SavedModel (default: the shipped one)")
     ap.add_argument("--synth", type=Path)
     ap.add_argument("--realdocs", type=Path)
@@ -307,7 +334,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    if args.model.suffix == ".tflite":
+    hook: Callable[[EvalItem], EvalItem] = lambda item: item  # noqa: E731
+    if str(args.model) == "ceiling":
+        from edge_app.model_spec import default_model_path, load_spec
+
+        spec = load_spec(args.spec or default_model_path())
+        fn, hook = ceiling_prob_fn(spec, args.long_side)
+        tag = "ceiling"
+    elif args.model.suffix == ".tflite":
         fn, spec = tflite_prob_fn(args.model, args.threads, args.long_side)
         tag = args.model.stem
     else:
@@ -326,7 +360,7 @@ def main(argv: list[str] | None = None) -> None:
     ):
         if items is None:
             continue
-        res = evaluate(items, fn, spec, total=total)
+        res = evaluate(map(hook, items), fn, spec, total=total)
         results[name] = res.summary()
         print(f"{name}: P={res.precision:.3f} R={res.recall:.3f} F1={res.f1:.3f} "
               f"(lines {res.tp + res.fn}, fp {res.fp}, link recall {res.links_found}/{res.links_total})")
