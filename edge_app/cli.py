@@ -12,8 +12,10 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from edge_app.errors import LinksDetectorError
 from edge_app.quiet import native_stderr_silenced
@@ -54,34 +56,27 @@ def _setup_logging(verbosity: int) -> None:
 
 
 # --------------------------------------------------------------- arguments
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
-    return value
+T = TypeVar("T")
 
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more: {value}")
-    return value
+def _checked(kind: Callable[[str], T], what: str, ok: Callable[[T], bool], rule: str) -> Callable[[str], T]:
+    """An argparse ``type`` that parses with ``kind`` and checks ``ok``."""
+
+    def parse(text: str) -> T:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"must be {rule}: {value}")
+        return value
+
+    return parse
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0: {value}")
-    return value
+_positive_int = _checked(int, "a whole number", lambda v: v >= 1, "at least 1")
+_non_negative_int = _checked(int, "a whole number", lambda v: v >= 0, "0 or more")
+_seconds = _checked(float, "a number of seconds", lambda v: v > 0, "more than 0")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -27,7 +27,7 @@ from edge_app.detector import Detector, DetectorSettings
 from edge_app.reader import LineReader, ReaderSettings
 from edge_app.results import FrameResult, Link
 from edge_app.tracking import Tracker, TrackerSettings, group_lines
-from edge_app.urls import join_wrapped, normalize_url
+from edge_app.urls import join_wrapped, normalize_url, warm_up
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,7 @@ class Pipeline:
         self.reader = LineReader(self.settings.reader)  # OcrError
         self.tracker = Tracker(self.settings.tracker)
         self._ocr_base = self.reader.images_read
+        warm_up()
 
     @property
     def ocr_calls(self) -> int:

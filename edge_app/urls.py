@@ -63,10 +63,11 @@ _WS = re.compile(r"\s+")
 # Scheme as Tesseract reads it: h read as n or A; t read as l, 1, i, I, f, e
 # or doubled/dropped;
 # p read as o; s read as 5 or $; then a colon read as ; . , - or lost; then up
-# to two slashes, either of which may be read as l, I, 1, i, |, ! or a
-# backslash.
+# to two slashes, either of which may be read as l, I, 1, |, ! or a
+# backslash. Not "i": a lost slash before a host starting with i
+# ("https:/imprimaturs.com") is far commoner than a slash read as i.
 _SCHEME = re.compile(
-    r"^(?P<scheme>[hnA][tl1iIfe|]{1,3}[po](?P<s>[s5$]?)|f[tl1]p)(?P<sep>[:;.,-]?)(?P<sl>[/\\|lI1i!]{0,2})",
+    r"^(?P<scheme>[hnA][tl1iIfe|]{1,3}[po](?P<s>[s5$]?)|f[tl1]p)(?P<sep>[:;.,-]?)(?P<sl>(?-i:[/\\|lI1!]){0,2})",
     re.IGNORECASE,
 )
 # No link starts with these; specks and rules left of a link read as them.
@@ -106,6 +107,13 @@ def english_words(path: Path = WORD_LIST) -> frozenset[str]:
     return frozenset(w.lower() for w in text.split() if w.isascii() and w.isalpha())
 
 
+def warm_up() -> None:
+    """Load the suffix list and the word list now (about 0.3 s), so that the
+    first frame with a link is not the one that pays for it."""
+    _psl()
+    english_words()
+
+
 # --------------------------------------------------------------------- repair
 def _clean_chars(text: str) -> str:
     # NFKC folds ligatures (ﬁ), full-width forms and the ellipsis into ASCII.
@@ -134,6 +142,11 @@ def _strip_edges(text: str) -> str:
     return text
 
 
+def _starts_word(text: str) -> bool:
+    m = re.match(r"[A-Za-z]{3,}", text)
+    return m is not None and m.group(0).lower() in english_words()
+
+
 def _repair_scheme(text: str) -> tuple[str, str]:
     """Split ``text`` into (scheme prefix as it should read, rest)."""
     m = _SCHEME.match(text)
@@ -148,7 +161,12 @@ def _repair_scheme(text: str) -> tuple[str, str]:
         if sep in (":", ";") or real_slash:
             word = m.group("scheme").lower()
             scheme = "ftp" if word.startswith("f") else ("https" if m.group("s") else "http")
-            rest = text[m.end():].lstrip("/\\")
+            end = m.end()
+            # "https:/lists..." is a lost slash before a word more often than a
+            # slash read as "l": keep the letter when it starts a word.
+            if len(sl) == 2 and sl[0] in "/\\" and sl[1] in "lI" and _starts_word(text[end - 1:]):
+                end -= 1
+            rest = text[end:].lstrip("/\\")
             if not rest and not sl:
                 return scheme + ":", rest  # a bare "https:" at the end of a printed line
             return scheme + "://", rest

@@ -25,6 +25,10 @@ OCR_MISTAKES = [
     ("hitps://arxiv.org/abs/1706.03762", "https://arxiv.org/abs/1706.03762"),
     ("htttps://pytorch.org", "https://pytorch.org"),
     ("https:/pytorch.org/hub", "https://pytorch.org/hub"),
+    # One slash lost before a host that starts with i or with a word.
+    ("(https:/imprimaturs.com),", "https://imprimaturs.com"),
+    ("https:/lists.debian.org/debian-user/", "https://lists.debian.org/debian-user/"),
+    ("https:/lpytorch.org/hub", "https://pytorch.org/hub"),
     ("https//pytorch.org/hub", "https://pytorch.org/hub"),
     ("https;//pytorch.org/hub", "https://pytorch.org/hub"),
     ("https.//pytorch.org/hub", "https://pytorch.org/hub"),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-WORD_LIST = Path("/usr/share/dict/words")  # Debian package wamerican
+from edge_app.urls import WORD_LIST
 
 # The commonest English words, so that prose has a natural rhythm of short
 # function words around the dictionary's longer ones.
