@@ -206,6 +206,7 @@ def evaluate(items: Iterator[EvalItem], prob_fn: ProbFn, spec: ModelSpec, n_wors
 
 @dataclass(frozen=True)
 class TuneResult:
+    long_side: int
     threshold: float
     min_score: float
     precision: float
@@ -214,36 +215,42 @@ class TuneResult:
     grid: list[dict]
 
 
-def tune_decode(items: Iterator[EvalItem], prob_fn: ProbFn, spec: ModelSpec,
+def tune_decode(items: Iterator[EvalItem], prob_fns: dict[int, ProbFn], spec: ModelSpec,
                 thresholds: tuple[float, ...] = (0.4, 0.5, 0.6, 0.7),
                 min_scores: tuple[float, ...] = (0.6, 0.7, 0.75, 0.8, 0.85, 0.9),
-                progress: bool = True) -> TuneResult:
-    """Grid-search the decoding threshold and min_score for the best F1.
+                min_gain: float = 0.01, progress: bool = True) -> TuneResult:
+    """Grid-search the input long side, the decoding threshold and min_score
+    for the best F1.
 
-    Run it on a split of its own (not the one reported): the maps are
-    computed once and decoded for every pair, so the grid costs little.
+    ``prob_fns`` maps each candidate long side to the model run at it. A
+    larger input must beat the best smaller one by ``min_gain`` F1 to be
+    chosen: it costs time on every frame. Run it on a split of its own (not
+    the one reported): the maps are computed once and decoded for every pair.
     """
     from dataclasses import replace
 
     kept: list[EvalItem] = []
-    maps: dict[int, tuple[np.ndarray, ModelInput]] = {}
+    maps: dict[int, dict[int, tuple[np.ndarray, ModelInput]]] = {ls: {} for ls in prob_fns}
     for it in tqdm(items, desc="tune: maps", disable=not progress):
         kept.append(it)
-        maps[id(it.image)] = prob_fn(it.image)
+        for ls, fn in prob_fns.items():
+            maps[ls][id(it.image)] = fn(it.image)
     grid = []
-    best: tuple[float, ...] | None = None
-    for thr in thresholds:
-        for ms in min_scores:
-            if ms < thr:
-                continue  # every pixel of a region is >= thr, so its mean is too
-            s = replace(spec, decode=replace(spec.decode, threshold=thr, min_score=ms))
-            res = evaluate(iter(kept), lambda img: maps[id(img)], s, n_worst=0, progress=False)
-            grid.append({"threshold": thr, "min_score": ms, "precision": round(res.precision, 4),
-                         "recall": round(res.recall, 4), "f1": round(res.f1, 4)})
-            if best is None or res.f1 > best[2]:
-                best = (thr, ms, res.f1, res.precision, res.recall)
+    best: TuneResult | None = None
+    for ls in sorted(prob_fns):
+        for thr in thresholds:
+            for ms in min_scores:
+                if ms < thr:
+                    continue  # every pixel of a region is >= thr, so its mean is too
+                s = replace(spec, decode=replace(spec.decode, threshold=thr, min_score=ms))
+                res = evaluate(iter(kept), lambda img, m=maps[ls]: m[id(img)], s, n_worst=0, progress=False)
+                grid.append({"long_side": ls, "threshold": thr, "min_score": ms, "precision": round(res.precision, 4),
+                             "recall": round(res.recall, 4), "f1": round(res.f1, 4)})
+                need = 0.0 if best is None or best.long_side == ls else min_gain
+                if best is None or res.f1 > best.f1 + need:
+                    best = TuneResult(ls, thr, ms, res.precision, res.recall, res.f1, grid)
     assert best is not None, "empty grid"
-    return TuneResult(best[0], best[1], best[3], best[4], best[2], grid)
+    return best
 
 
 def draw_worst(res: EvalResult, path: Path, tile: int = 360) -> None:

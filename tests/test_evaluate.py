@@ -1,0 +1,71 @@
+"""The evaluator's own rules: matching, the target ceiling, threshold tuning."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edge_app.decode import rasterize_targets
+from edge_app.model_spec import ModelSpec
+from edge_app.preprocess import ModelInput, preprocess
+from training.evaluate import EvalItem, GtLink, ceiling_prob_fn, evaluate, tune_decode
+
+SPEC = ModelSpec()
+
+
+def _page(n_lines: int = 4) -> EvalItem:
+    """A blank 640x480 frame with link lines 24 px high, 60 px apart."""
+    img = np.full((480, 640, 3), 255, np.uint8)
+    links = []
+    for i in range(n_lines):
+        y = 60 + 60 * i
+        q = np.array([[80, y], [420, y], [420, y + 24], [80, y + 24]], np.float32)
+        links.append(GtLink(f"https://example.org/{i}", [q], False))
+    return EvalItem(f"page{n_lines}", img, links)
+
+
+def test_ceiling_finds_every_well_spaced_line() -> None:
+    fn, remember = ceiling_prob_fn(SPEC)
+    res = evaluate(map(remember, [_page()]), fn, SPEC, progress=False)
+    assert (res.tp, res.fp, res.fn) == (4, 0, 0)
+
+
+def test_ceiling_merges_lines_closer_than_the_stride() -> None:
+    # Two 8 px lines 9 px apart at a 4 px stride: their bands fill
+    # neighbouring cells and decode as one region; 10 px apart they do not.
+    img = np.full((480, 640, 3), 255, np.uint8)
+    quads = [np.array([[80, y], [420, y], [420, y + 8], [80, y + 8]], np.float32) for y in (100, 109)]
+    item = EvalItem("tight", img, [GtLink("https://a.org", [quads[0]], False), GtLink("https://b.org", [quads[1]], False)])
+    fn, remember = ceiling_prob_fn(SPEC)
+    res = evaluate(map(remember, [item]), fn, SPEC, progress=False)
+    assert (res.tp, res.fp) == (0, 1)
+
+
+def _noisy_prob_fn(item: EvalItem):
+    """Links at 0.65 and a link-sized false blob at 0.55: only a threshold
+    between the two gets both precision and recall right."""
+
+    def fn(frame: np.ndarray) -> tuple[np.ndarray, ModelInput]:
+        mi = preprocess(frame, SPEC.input)
+        scale = np.array([mi.scale_x, mi.scale_y], np.float32)
+        links = rasterize_targets([q / scale for g in item.links for q in g.quads], mi.image.shape, 4, SPEC.decode)
+        fake = np.array([[80, 400], [420, 400], [420, 424], [80, 424]], np.float32) / scale
+        blob = rasterize_targets([fake], mi.image.shape, 4, SPEC.decode)
+        return (0.65 * links + 0.55 * blob).astype(np.float32), mi
+
+    return fn
+
+
+def test_tuning_picks_the_threshold_between_signal_and_noise_and_the_smaller_input() -> None:
+    item = _page()
+    fn = _noisy_prob_fn(item)
+    # Both "input sizes" give the same maps: the larger one gains nothing.
+    tuned = tune_decode(iter([item]), {640: fn, 960: fn}, SPEC, thresholds=(0.5, 0.6, 0.7),
+                        min_scores=(0.5, 0.6, 0.7), progress=False)
+    assert tuned.long_side == 640 and (tuned.precision, tuned.recall) == (1.0, 1.0)
+    # The blob (mean 0.55) is out by the threshold or by min_score.
+    assert tuned.threshold > 0.55 or tuned.min_score > 0.55
+    low = next(g for g in tuned.grid if (g["long_side"], g["threshold"], g["min_score"]) == (640, 0.5, 0.5))
+    assert low["precision"] < 1.0 and low["recall"] == 1.0
+    # Pairs where min_score < threshold are skipped: they mean nothing.
+    assert all(g["min_score"] >= g["threshold"] for g in tuned.grid)
+    assert {g["long_side"] for g in tuned.grid} == {640, 960}
