@@ -216,8 +216,8 @@ class TuneResult:
 
 
 def tune_decode(items: Iterator[EvalItem], prob_fns: dict[int, ProbFn], spec: ModelSpec,
-                thresholds: tuple[float, ...] = (0.4, 0.5, 0.6, 0.7),
-                min_scores: tuple[float, ...] = (0.6, 0.7, 0.75, 0.8, 0.85, 0.9),
+                thresholds: tuple[float, ...] = (0.5, 0.6, 0.7, 0.8, 0.85),
+                min_scores: tuple[float, ...] = (0.7, 0.8, 0.85, 0.9, 0.93, 0.96),
                 min_gain: float = 0.01, progress: bool = True) -> TuneResult:
     """Grid-search the input long side, the decoding threshold and min_score
     for the best F1.
