@@ -27,7 +27,7 @@ SPEC = ModelSpec()
 
 @pytest.fixture(scope="module")
 def samples():
-    from training.synth import Synthesizer, SynthConfig
+    from training.synth import SynthConfig, Synthesizer
 
     synth = Synthesizer(SynthConfig())
     return [synth.make_sample(seed) for seed in range(6)]

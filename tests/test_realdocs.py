@@ -13,8 +13,14 @@ pymupdf = pytest.importorskip("pymupdf")
 
 from edge_app.urls import normalize_url  # noqa: E402
 from training.evaluate import realdocs_items  # noqa: E402
-from training.realdocs import (BuildConfig, DocSource, RealCameraConfig, RealDocsError, build,  # noqa: E402
-                               page_links)
+from training.realdocs import (  # noqa: E402
+    BuildConfig,
+    DocSource,
+    RealCameraConfig,
+    RealDocsError,
+    build,
+    page_links,
+)
 
 RED = (0.85, 0.0, 0.0)
 ONE_LINE = "https://www.example.org/docs/intro.html"

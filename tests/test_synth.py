@@ -6,7 +6,6 @@ import cv2
 import numpy as np
 import pytest
 
-
 from training.fonts import discover_fonts
 from training.layout import PageRenderer
 from training.shards import build, digest, read_dataset, sample_seed

@@ -7,8 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edge_app.results import Detection
-from edge_app.results import quad_iou
+from edge_app.results import Detection, quad_iou
 from edge_app.tracking import Tracker, TrackerSettings, group_lines, is_below, sharpness
 
 
