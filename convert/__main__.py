@@ -113,6 +113,14 @@ def main(argv: list[str] | None = None) -> None:
                                    "f1": round(tuned.f1, 4), "grid": tuned.grid}
         log.info("tuned on %s: long side %d, threshold %.2f, min_score %.2f (F1 %.3f)", args.tune,
                  tuned.long_side, tuned.threshold, tuned.min_score, tuned.f1)
+        from training.evaluate import height_ratio
+
+        fn, _ = tflite_prob_fn(paths["int8"])  # reads the sidecar just saved
+        ratio, pairs = height_ratio(synth_items(args.tune), fn, spec)
+        spec = replace(spec, decode=replace(spec.decode, height_scale=round(ratio, 3)))
+        spec.save(paths["int8"].with_suffix(".json"))
+        report["decode_tuning"]["height_scale"] = {"value": round(ratio, 3), "pairs": pairs}
+        log.info("decoded quads %.3f x their height on %s (%d matched lines)", ratio, args.tune, pairs)
 
     # Parity after tuning, so the F1 difference is measured at the shipped thresholds.
     for v, path in paths.items():

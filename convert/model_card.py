@@ -92,6 +92,11 @@ def write_card(path: Path, info: dict) -> None:
             lines.append(f"| {ls} | {g['threshold']} | {g['min_score']} | {g['precision']:.3f} | {g['recall']:.3f} | "
                          f"{g['f1']:.3f} |")
         lines.append("")
+        if "height_scale" in t:
+            hs = t["height_scale"]
+            lines += [f"Decoded quads are then scaled to {hs['value']} of their height: the median true / decoded "
+                      f"line height over {hs['pairs']} matched lines of the tuning split (a trained band comes out "
+                      "thicker than its target, and too tall a quad hands Tesseract its neighbours' ink).", ""]
     if "tfjs" in info:
         lines += ["## TF.js", f"Graph model in `{info['tfjs']['dir']}`, {info['tfjs']['size_bytes'] / 1024:.0f} KB, "
                   f"converter {info['tfjs']['converter']}.", ""]

@@ -73,8 +73,9 @@ def expand_rect(center: tuple[float, float], size: tuple[float, float], angle: f
     if h > w:
         w, h = h, w
         angle += 90.0
-    full_h = h / spec.shrink_height
-    full_w = w + 2 * spec.shrink_ends * full_h
+    band_h = h / spec.shrink_height  # the height the training target was cut from
+    full_w = w + 2 * spec.shrink_ends * band_h
+    full_h = band_h * spec.height_scale
     box = cv2.boxPoints(((cx, cy), (full_w, full_h), angle))
     return order_quad(box)
 

@@ -42,6 +42,11 @@ class DecodeSpec:
     min_area: float = 3.0  # map pixels; smaller blobs are noise
     shrink_height: float = 0.5  # target band height / line height
     shrink_ends: float = 0.2  # pulled in at each end, in line heights
+    # Decoded quad height x this. A trained band comes out thicker than its
+    # target, so quads grown back by 1/shrink_height are too tall and take in
+    # the neighbouring lines' ink; convert measures the factor on a tuning
+    # split (median true / decoded height). Decoding only: targets ignore it.
+    height_scale: float = 1.0
 
 
 @dataclass(frozen=True)

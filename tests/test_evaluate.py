@@ -69,3 +69,31 @@ def test_tuning_picks_the_threshold_between_signal_and_noise_and_the_smaller_inp
     # Pairs where min_score < threshold are skipped: they mean nothing.
     assert all(g["min_score"] >= g["threshold"] for g in tuned.grid)
     assert {g["long_side"] for g in tuned.grid} == {640, 960}
+
+
+def test_height_ratio_measures_thick_bands_and_height_scale_undoes_it() -> None:
+    from dataclasses import replace
+
+    from edge_app.results import quad_height
+    from training.evaluate import height_ratio
+
+    item = _page()
+    fat = replace(SPEC, decode=replace(SPEC.decode, shrink_height=0.7))  # bands 1.4x the target's
+
+    def thick(frame: np.ndarray) -> tuple[np.ndarray, ModelInput]:
+        mi = preprocess(frame, SPEC.input)
+        scale = np.array([mi.scale_x, mi.scale_y], np.float32)
+        quads = [q / scale for g in item.links for q in g.quads]
+        return rasterize_targets(quads, mi.image.shape, 4, fat.decode).astype(np.float32), mi
+
+    ratio, pairs = height_ratio(iter([item]), thick, SPEC, progress=False)
+    assert pairs == 4 and 0.5 < ratio < 0.85
+    fixed = replace(SPEC, decode=replace(SPEC.decode, height_scale=ratio))
+    res = evaluate(iter([item]), thick, fixed, progress=False)
+    assert res.tp == 4
+    from edge_app.decode import decode
+
+    prob, mi = thick(item.image)
+    before = [quad_height(d.quad) for d in decode(prob, SPEC.decode, 4, mi.scale_x, mi.scale_y)]
+    after = [quad_height(d.quad) for d in decode(prob, fixed.decode, 4, mi.scale_x, mi.scale_y)]
+    assert np.allclose(np.median(after), 24, atol=2.5) and np.median(before) > 28

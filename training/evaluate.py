@@ -253,6 +253,22 @@ def tune_decode(items: Iterator[EvalItem], prob_fns: dict[int, ProbFn], spec: Mo
     return best
 
 
+def height_ratio(items: Iterator[EvalItem], prob_fn: ProbFn, spec: ModelSpec, progress: bool = True) -> tuple[float, int]:
+    """Median of true / decoded quad height over matched line quads, and how
+    many pairs it is taken over: the factor for DecodeSpec.height_scale
+    (measure it with height_scale 1 on a split of its own)."""
+    ratios = []
+    for item in tqdm(items, desc="height", disable=not progress):
+        prob, mi = prob_fn(item.image)
+        preds = [d.quad for d in decode(prob, spec.decode, spec.output.stride, mi.scale_x, mi.scale_y)]
+        _used, gt_match, _ignore = match(preds, item.links)
+        for (li, qi), pi in gt_match.items():
+            h = quad_height(preds[pi])
+            if h > 0:
+                ratios.append(quad_height(item.links[li].quads[qi]) / h)
+    return (float(np.median(ratios)) if ratios else 1.0), len(ratios)
+
+
 def draw_worst(res: EvalResult, path: Path, tile: int = 360) -> None:
     tiles = []
     for errors, item, preds in res.worst:
@@ -346,6 +362,10 @@ def main(argv: list[str] | None = None) -> None:
         from edge_app.model_spec import default_model_path, load_spec
 
         spec = load_spec(args.spec or default_model_path())
+        from dataclasses import replace
+
+        # The targets are exact bands: no thickness to correct.
+        spec = replace(spec, decode=replace(spec.decode, height_scale=1.0))
         fn, hook = ceiling_prob_fn(spec, args.long_side)
         tag = "ceiling"
     elif args.model.suffix == ".tflite":
