@@ -8,7 +8,8 @@ compares the URLs it returns with the printed ones, ``normalize_url`` on
 both sides. Reports, per set: links read exactly, links whose host is right
 (the part a user checks before clicking), links missed, and URLs reported
 that are not printed on the page. Links cut by the frame edge are left out
-of both counts.
+of both counts. ``--true-quads`` reads each link from its true line quads
+instead: the reader's and URL rules' own limit, with a perfect detector.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -26,7 +28,8 @@ from tqdm import tqdm
 
 from edge_app.detector import DetectorSettings
 from edge_app.pipeline import Pipeline, PipelineSettings
-from edge_app.urls import normalize_url
+from edge_app.reader import LineReader
+from edge_app.urls import join_wrapped, normalize_url
 from training.evaluate import EvalItem, realdocs_items, synth_items
 
 log = logging.getLogger(__name__)
@@ -78,6 +81,28 @@ def read_eval(items: Iterator[EvalItem], pipeline: Pipeline, total: int | None =
     return res
 
 
+def read_true_quads(items: Iterator[EvalItem], reader: LineReader, total: int | None = None) -> ReadResult:
+    """The reader and URL rules alone: each printed link read from its true
+    line quads (a perfect detector), joined over lines as the pipeline does."""
+    res = ReadResult()
+    for item in tqdm(items, desc="read true quads", total=total):
+        res.images += 1
+        for g in item.links:
+            want = normalize_url(g.url)
+            if g.partial or not want:
+                continue
+            t0 = time.perf_counter()
+            texts = ["".join(r.text.split()) for r in reader.read_lines(item.image, g.quads)]
+            res.ms_total += (time.perf_counter() - t0) * 1e3
+            got = normalize_url(texts[0] if len(texts) == 1 else join_wrapped(texts))
+            res.links += 1
+            res.exact += got == want
+            res.host_right += bool(got) and _host(got) == _host(want)
+            res.reported += bool(got)
+            res.not_printed += bool(got) and got != want
+    return res
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", type=Path, help="a .tflite with its sidecar (default: the shipped model)")
@@ -85,6 +110,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--realdocs", type=Path)
     ap.add_argument("--limit", type=int)
     ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument("--true-quads", action="store_true",
+                    help="read each link from its true quads instead of the detector's: the reader's own limit")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     settings = PipelineSettings(detector=DetectorSettings(model_path=args.model), track=False)
@@ -93,7 +120,9 @@ def main(argv: list[str] | None = None) -> None:
         for name, folder, items_fn in (("synthetic", args.synth, synth_items), ("realdocs", args.realdocs, realdocs_items)):
             if folder is None:
                 continue
-            r = read_eval(items_fn(folder, args.limit), pipeline, total=args.limit)
+            items = items_fn(folder, args.limit)
+            r = read_true_quads(items, pipeline.reader, args.limit) if args.true_quads \
+                else read_eval(items, pipeline, total=args.limit)
             results[name] = r.summary()
             print(f"{name}: {r.images} images, {r.links} links: exact {r.exact_rate:.3f}, host right {r.host_rate:.3f}, "
                   f"{r.not_printed} of {r.reported} reported URLs not printed, {r.ms_total / max(1, r.images):.0f} ms/image")
