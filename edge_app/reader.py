@@ -430,13 +430,13 @@ class LineReader:
             self.images_read += len(images)
             return self._engine.read(images)
 
-    def read_lines(self, frame: np.ndarray, quads: list[np.ndarray]) -> list[LineReading]:
+    def read_lines(self, frame: np.ndarray, quads: list[np.ndarray], retry: bool = True) -> list[LineReading]:
         """Read each quad of ``frame`` as one line of text, in the given order.
 
-        With ``settings.fallback``, lines whose text is not a URL on its own
-        are read again from a differently binarised cut-out, and the second
-        reading is kept when it is a URL. (A piece of a wrapped link is never
-        a URL on its own and is simply read twice.)
+        With ``settings.fallback`` and ``retry``, lines whose text is not a URL
+        on its own are read again from a differently binarised cut-out, and
+        the second reading is kept when it is a URL. (A piece of a wrapped
+        link is never a URL on its own and is simply read twice.)
         """
         if not quads:
             return []
@@ -452,7 +452,7 @@ class LineReader:
         for i, r in zip(images, self.read_images(list(images.values()))):
             readings[i] = r
         fb = self.settings.fallback
-        if fb is None or fb == self.settings.binarize:
+        if not retry or fb is None or fb == self.settings.binarize:
             return readings
         retry = [i for i, r in enumerate(readings) if i in images and normalize_url(r.text) is None]
         if retry:

@@ -33,6 +33,9 @@ from edge_app.sources import FrameSource, open_source
 from edge_app.urls import normalize_url
 
 READ_TIMEOUT_MS = 20_000  # the clip is 2.7 s long and loops; links are read in the first pass
+# Lines Tesseract must read while the event loop is watched: a stretch of
+# real OCR work (~25 ms a line) without waiting on the clip's loop for more.
+MIN_LINES_READ = 20
 
 
 @pytest.fixture
@@ -119,14 +122,14 @@ def test_ui_stays_responsive_while_links_are_read(make_window, qtbot):
     timer = QTimer(interval=10, timeout=tick)
     timer.start()
     # Measure across a stretch in which Tesseract really reads lines.
-    qtbot.waitUntil(lambda: w.last_update.ocr_calls >= ocr_before + 30, timeout=READ_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: w.last_update.ocr_calls >= ocr_before + MIN_LINES_READ, timeout=READ_TIMEOUT_MS)
     qtbot.wait(1000)
     timer.stop()
     longest_ms = max(gaps) * 1000
     read = w.last_update.ocr_calls - ocr_before
     print(f"\nlongest event-loop stall: {longest_ms:.0f} ms over {len(gaps)} ticks of 10 ms; "
           f"{read} lines sent to Tesseract meanwhile; {w.last_update.fps:.1f} frames/s read")
-    assert read >= 30
+    assert read >= MIN_LINES_READ
     assert len(gaps) > 50
     assert longest_ms < 250
 
