@@ -16,8 +16,7 @@ wheels (a few MB, seconds) instead of a second TensorFlow, jax and flax.
 The two modules tensorflowjs imports but never uses for a SavedModel
 conversion are stood in for by ``convert/tfjs_driver.py``, which runs
 ``tensorflowjs_converter``. (Tried: ``pip install tensorflowjs`` with its
-dependencies (TF 2.19, jax, flax, TF-DF, hundreds of MB; what the ``tfjs``
-extra in pyproject.toml does in an environment of its own) and
+dependencies (TF 2.19, jax, flax, TF-DF, hundreds of MB) and
 ``--no-deps`` alone, which fails on the missing tf_keras, tensorflow_hub,
 tensorflow_decision_forests and jax imports.)
 

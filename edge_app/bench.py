@@ -261,7 +261,7 @@ def _run(settings: BenchSettings, pipe: Pipeline) -> BenchReport:
     engine = pipe.reader.engine
     det = pipe.detector
     model = {"file": str(det.model_path), "size_bytes": det.size_bytes,
-             "long_side": det.settings.long_side or det.spec.input.long_side, "info": det.spec.info}
+             "long_side": det.long_side, "info": det.spec.info}
 
     stages = {k: _stats([s.timings[k] for s in stats if k in s.timings]) for k in STAGES
               if any(k in s.timings for s in stats)}

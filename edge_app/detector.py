@@ -78,6 +78,11 @@ class Detector:
         return np.dtype(self._in["dtype"])
 
     @property
+    def long_side(self) -> int:
+        """The input long side in use: the setting, else the sidecar's."""
+        return self.settings.long_side or self.spec.input.long_side
+
+    @property
     def size_bytes(self) -> int:
         return self.model_path.stat().st_size
 

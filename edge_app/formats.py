@@ -47,18 +47,13 @@ class Formatter(Protocol):
 
 def frame_ranges(frames: list[int]) -> str:
     """[0, 1, 2, 5, 7, 8] -> "0-2, 5, 7-8"."""
-    parts: list[str] = []
-    start = prev = None
+    runs: list[tuple[int, int]] = []
     for f in frames:
-        if prev is not None and f == prev + 1:
-            prev = f
-            continue
-        if start is not None:
-            parts.append(f"{start}-{prev}" if prev != start else f"{start}")
-        start = prev = f
-    if start is not None:
-        parts.append(f"{start}-{prev}" if prev != start else f"{start}")
-    return ", ".join(parts)
+        if runs and f == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], f)
+        else:
+            runs.append((f, f))
+    return ", ".join(f"{a}-{b}" if b != a else f"{a}" for a, b in runs)
 
 
 def _box(box) -> str:

@@ -39,6 +39,7 @@ import numpy as np
 
 from edge_app.errors import OcrError
 from edge_app.preprocess import to_gray
+from edge_app.results import quad_height
 from edge_app.urls import normalize_url
 
 log = logging.getLogger(__name__)
@@ -112,8 +113,7 @@ class LineReading:
 def _quad_size(quad: np.ndarray) -> tuple[float, float]:
     tl, tr, br, bl = quad
     w = (np.linalg.norm(tr - tl) + np.linalg.norm(br - bl)) / 2
-    h = (np.linalg.norm(bl - tl) + np.linalg.norm(br - tr)) / 2
-    return float(w), float(h)
+    return float(w), quad_height(quad)
 
 
 def _expand_quad(quad: np.ndarray, margin: float) -> np.ndarray:

@@ -35,7 +35,7 @@ import edge_app
 from edge_app.annotate import LINK_COLOR
 from edge_app.cli import main
 from edge_app.model_spec import default_model_path, sidecar_path
-from edge_app.results import quad_iou
+from edge_app.results import quad_iou, quads_box
 from edge_app.urls import normalize_url
 
 SAMPLES = Path(edge_app.__file__).parent / "samples"
@@ -63,19 +63,6 @@ def assert_user_error(rc: int, err: str, *words: str) -> None:
     assert lines[0].startswith("links-detector: error: "), err
     for w in words:
         assert w.lower() in lines[0].lower(), (w, err)
-
-
-def box_iou(a, b) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
-def quads_bbox(quads) -> list[float]:
-    pts = np.asarray(quads, np.float64).reshape(-1, 2)
-    return [*pts.min(axis=0).tolist(), *pts.max(axis=0).tolist()]
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +97,7 @@ def test_json_contract_fields_types_and_input_order(samples_json):
             assert len(link["box"]) == 4 and link["box"][0] <= link["box"][2] and link["box"][1] <= link["box"][3]
             assert link["quads"] and all(np.asarray(q).shape == (4, 2) for q in link["quads"])
             # The box is the bounding box of the quads, in image pixels.
-            assert np.allclose(link["box"], quads_bbox(link["quads"]), atol=0.2)
+            assert np.allclose(link["box"], quads_box(link["quads"]), atol=0.2)
             assert 0 <= link["box"][0] and link["box"][2] <= obj["width"] + 1
 
 

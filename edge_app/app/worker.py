@@ -14,15 +14,18 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from PyQt6.QtCore import QObject, QThread, pyqtSignal
 
 from edge_app.errors import LinksDetectorError, SourceError
 from edge_app.results import FrameResult
+
+if TYPE_CHECKING:  # imported when the inference thread starts: it loads LiteRT
+    from edge_app.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -354,20 +357,14 @@ class Worker(QObject):
                 now = time.monotonic()
                 times.append(now)
                 fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else 0.0
-                update = ResultUpdate(job.frame, result, fps, int(getattr(pipeline, "ocr_calls", 0)),
+                update = ResultUpdate(job.frame, result, fps, pipeline.ocr_calls,
                                       job.photo, job.generation)
                 if self._results.put(update):
                     self.result_ready.emit()
 
 
-def _info(pipeline) -> PipelineInfo:
+def _info(pipeline: Pipeline) -> PipelineInfo:
     det = pipeline.detector
-    settings = getattr(det, "settings", None)
-    return PipelineInfo(
-        model_path=Path(det.model_path),
-        model_bytes=int(det.size_bytes),
-        model_info=dict(getattr(det.spec, "info", {}) or {}),
-        input_long_side=(getattr(settings, "long_side", None) or getattr(det.spec.input, "long_side", None)),
-        threads=int(getattr(settings, "threads", 1)),
-        ocr_engine=str(pipeline.reader.engine),
-    )
+    return PipelineInfo(model_path=det.model_path, model_bytes=det.size_bytes, model_info=dict(det.spec.info),
+                        input_long_side=det.long_side, threads=det.settings.threads,
+                        ocr_engine=pipeline.reader.engine)
