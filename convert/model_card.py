@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from training.dataset import SCALE_P, SCALE_RANGE
-
 
 def _acc_rows(acc: dict) -> list[str]:
     rows = ["| set | model | precision | recall | F1 | link recall | line quads | images |", "|---|---|---|---|---|---|---|---|"]
@@ -108,16 +106,12 @@ def write_card(path: Path, info: dict) -> None:
         f"{len(data.get('fonts') or [])} font families / {data.get('font_faces')} faces from Debian font packages. "
         "See `training/` for the recipe: prose, headings, lists, reference lists, footnotes, boxed and inverted "
         "notes; https/http/www/bare/ftp links inline, in parentheses, italic, bold, monospace, underlined, "
-        "coloured, wrapped over lines; negatives that look like links: monospace paths, file and package names, "
-        "options, calls and shell lines, inline and in code blocks; perspective, rotation, page curl, blur, noise, "
-        "JPEG, uneven light, shadows, glare. Data command: `" + str(data.get("command")) + "`.",
+        "coloured, wrapped over lines; perspective, rotation, page curl, blur, noise, JPEG, uneven light, shadows, "
+        "glare. Data command: `" + str(data.get("command")) + "`.",
         "",
         "## Training",
         f"Keras 3 / TensorFlow 2.21 on the CPU: {tr.get('epochs')} epochs x {tr.get('steps_per_epoch')} steps, "
-        f"batch {tr.get('batch')}, {tr.get('crop')}x{tr.get('crop')} random crops ({SCALE_P:.0%} of them resampled by "
-        f"a random scale of {SCALE_RANGE[0]}-{SCALE_RANGE[1]}, the range the runtime's resize to the input long side "
-        "spans), "
-        f"AdamW lr {tr.get('lr')} cosine, "
+        f"batch {tr.get('batch')}, {tr.get('crop')}x{tr.get('crop')} random crops, AdamW lr {tr.get('lr')} cosine, "
         "BCE + dice on the link map, BCE on the text map.",
         "",
         "## Reproduce",

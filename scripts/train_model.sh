@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Reproduce the shipped model in models/ from nothing but this repository.
-# About 80 minutes on a 2-core CPU (data 7, real-documents set 2, training 60-70: 50 epochs
-# of 65-90 s, conversion 4); every step resumes or is deterministic.
+# About 65 minutes on a 2-core CPU (data 8, real-documents set 2, training 50: 40 epochs
+# of 56-105 s, conversion 4); every step resumes or is deterministic.
 # SKIP_CONVERT=1 stops after training (convert by hand, e.g. with --notes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-EPOCHS=${EPOCHS:-50}
+EPOCHS=${EPOCHS:-40}
 python3 -m training.shards --out data/synth/val --count 600 --seed 1
 python3 -m training.shards --out data/synth/tune --count 300 --seed 2
 python3 -m training.shards --out data/synth/train --count 6000 --seed 0

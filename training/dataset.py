@@ -39,42 +39,19 @@ def load(folder: Path, limit: int | None = None, progress: bool = True) -> InMem
     return InMemoryData(images, maps)
 
 
-# The runtime resizes frames to the sidecar's long side (960): a 640-wide
-# webcam frame is enlarged 1.5x, a 1280-wide one shrunk 0.75x. Training crops
-# are resampled over that range so the network sees text as it will then.
-SCALE_P = 0.6
-SCALE_RANGE = (0.7, 1.6)
-
-
-def _resize_pair(im: np.ndarray, mm: np.ndarray, crop: int, stride: int) -> tuple[np.ndarray, np.ndarray]:
-    interp = cv2.INTER_AREA if im.shape[0] > crop else cv2.INTER_LINEAR
-    im = cv2.resize(im, (crop, crop), interpolation=interp)
-    small = crop // stride
-    mm = cv2.resize(mm.astype(np.float32), (small, small), interpolation=cv2.INTER_LINEAR)
-    return im, (mm > 0.5).astype(np.uint8)
-
-
 def crop_generator(data: InMemoryData, crop: int, seed: int, stride: int):
-    """Endless random crops (crop x crop) aligned to the output stride, some
-    of them resampled by a random scale (see SCALE_RANGE)."""
+    """Endless random crops (crop x crop) aligned to the output stride."""
     rng = np.random.default_rng(seed)
     n = len(data)
     while True:
         i = int(rng.integers(n))
         img, m = data.images[i], data.maps[i]
         h, w = img.shape
-        win = crop
-        if rng.random() < SCALE_P:
-            s = float(np.exp(rng.uniform(np.log(SCALE_RANGE[0]), np.log(SCALE_RANGE[1]))))
-            win = int(round(crop / s / stride)) * stride
-            win = max(stride * 4, min(win, h // stride * stride, w // stride * stride))
-        ch, cw = min(win, h), min(win, w)
+        ch, cw = min(crop, h), min(crop, w)
         y = int(rng.integers(0, (h - ch) // stride + 1)) * stride
         x = int(rng.integers(0, (w - cw) // stride + 1)) * stride
         im = img[y:y + ch, x:x + cw]
         mm = m[y // stride:(y + ch) // stride, x // stride:(x + cw) // stride]
-        if win != crop and ch == cw == win:
-            im, mm = _resize_pair(im, mm, crop, stride)
         if rng.random() < 0.08:  # whole frame light-on-dark (slides, dark-mode printouts)
             im = 255 - im
         yield im[..., None].astype(np.float32), mm.astype(np.float32)

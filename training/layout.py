@@ -147,11 +147,7 @@ class PageRenderer:
         justify = rng.random() < 0.6
         link_style = _link_style(rng)
 
-        # Technical documents set paths, file names and commands in monospace
-        # inline, like their URLs; half the pages do, at varying density.
-        code_rate = float(rng.choice([0.0, 0.03, 0.08], p=[0.5, 0.3, 0.2]))
-        ctx = _Ctx(draw=draw, rng=rng, links=links, text_quads=text_quads, ink=ink, paper=paper, code=code,
-                   code_rate=code_rate)
+        ctx = _Ctx(draw=draw, rng=rng, links=links, text_quads=text_quads, ink=ink, paper=paper)
         y_start = int(rng.uniform(-1.5, 2.0) * size)
         for c in range(n_cols):
             x0 = margin + c * (col_w + gutter)
@@ -220,9 +216,7 @@ class PageRenderer:
                 if yy >= max_y:
                     break
             return yy
-        if kind == "code":
-            return self._code_block(ctx, fam, x0, y, width, max_y, bsize, leading, link_style, link_rate)
-        n = int(rng.integers(15, 120))
+        n = int(rng.integers(15, 120)) if kind != "code" else int(rng.integers(2, 8))
         words = self._prose(ctx, fam, bsize, color, link_style, link_rate * (1.5 if kind == "footnote" else 1.0), n_words=n)
         if kind == "footnote":
             words.insert(0, [_Run(str(int(rng.integers(1, 30))), self.fonts.font(fam.regular, bsize), fam.regular, color)])
@@ -241,8 +235,6 @@ class PageRenderer:
                 out.append(self._link_token(ctx, fam, size, color, link_style, inverted=inverted))
             elif r < link_rate + 0.03:
                 out.append([_Run(self.vocab.distractor(rng), font, face, color)])
-            elif r < link_rate + 0.03 + ctx.code_rate:
-                out.append(self._code_token(ctx, size, color))
             else:
                 for w in self.vocab.sentence(rng, int(rng.integers(4, 16))):
                     f2, fc = font, face
@@ -251,28 +243,6 @@ class PageRenderer:
                         f2 = self.fonts.font(fc, size)
                     out.append([_Run(w, f2, fc, color)])
         return out
-
-    def _code_token(self, ctx: "_Ctx", size: int, color: Color) -> list[_Run]:
-        rng = ctx.rng
-        face = ctx.code.bold if ctx.code.bold and rng.random() < 0.15 else ctx.code.regular
-        font = self.fonts.font(face, max(6, int(size * rng.uniform(0.85, 1.0))))
-        ccolor = _link_color(rng) if rng.random() < 0.15 else color
-        return [_Run(self.vocab.code_token(rng), font, face, ccolor)]
-
-    def _code_block(self, ctx: "_Ctx", fam: FontFamily, x0: int, y: int, width: int, max_y: int, size: int,
-                    leading: float, link_style: dict, link_rate: float) -> int:
-        """Lines of shell commands and code in monospace, now and then with a link."""
-        rng = ctx.rng
-        font = self.fonts.font(fam.regular, size)
-        yy = y
-        for _ in range(int(rng.integers(1, 7))):
-            words = [[_Run(t, font, fam.regular, ctx.ink)] for t in self.vocab.command_line(rng)]
-            if rng.random() < min(0.5, link_rate * 3):
-                words.insert(int(rng.integers(1, len(words) + 1)), self._link_token(ctx, fam, size, ctx.ink, link_style, context="inline"))
-            yy = self._flow(ctx, words, x0 + int(size * rng.uniform(0, 3)), yy, width, max_y, size, leading, False, indent=size * 2)
-            if yy >= max_y:
-                break
-        return yy
 
     def _link_token(self, ctx: "_Ctx", fam: FontFamily, size: int, color: Color, link_style: dict,
                     context: str | None = None, inverted: bool = False) -> list[_Run]:
@@ -436,8 +406,6 @@ class _Ctx:
     text_quads: list[np.ndarray]
     ink: Color
     paper: Color
-    code: FontFamily  # the page's monospace family
-    code_rate: float  # inline code spans per prose draw
 
 
 def _link_style(rng: np.random.Generator) -> dict:

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edge_app.urls import normalize_url
 from training.vocab import Vocabulary
 
 SUFFIXES = (
@@ -66,16 +65,6 @@ def _host(rng: np.random.Generator, vocab: Vocabulary, kind: str) -> str:
 
 
 def generate_url(rng: np.random.Generator, vocab: Vocabulary, max_len: int = 120) -> GeneratedUrl:
-    """A URL as a document would print it, one the runtime's URL rules accept
-    (a drawn host can itself be a public suffix, such as in.us: drawn again)."""
-    for _ in range(20):
-        url = _draw_url(rng, vocab, max_len)
-        if normalize_url(url.text) is not None:
-            return url
-    raise RuntimeError("no valid URL drawn in 20 tries: is the public suffix list installed?")
-
-
-def _draw_url(rng: np.random.Generator, vocab: Vocabulary, max_len: int) -> GeneratedUrl:
     kind = KINDS[rng.choice(len(KINDS), p=KIND_P)]
     host = _host(rng, vocab, kind)
     path = ""

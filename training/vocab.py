@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_app.urls import WORD_LIST, normalize_url
+from edge_app.urls import WORD_LIST
 
 # The commonest English words, so that prose has a natural rhythm of short
 # function words around the dictionary's longer ones.
@@ -71,99 +71,3 @@ class Vocabulary:
 
     def distractor(self, rng: np.random.Generator) -> str:
         return DISTRACTORS[rng.integers(len(DISTRACTORS))]
-
-    def code_token(self, rng: np.random.Generator) -> str:
-        """A monospace token of technical prose that is not a link: a path, a
-        file or package name, an option, a call. Real documents set these in
-        the same fonts as their URLs, so the detector must learn the difference
-        from the text itself (an earlier model fired on them)."""
-        for _ in range(8):
-            t = _CODE_KINDS[int(rng.integers(len(_CODE_KINDS)))](self, rng)
-            # The rule that decides what a link is decides what a negative is.
-            if normalize_url(t) is None:
-                return t
-        return self.word(rng)
-
-    def command_line(self, rng: np.random.Generator) -> list[str]:
-        """Tokens of one shell or code line, for code blocks."""
-        out = ["$"] if rng.random() < 0.3 else []
-        out.append(_pick(rng, COMMANDS))
-        for _ in range(int(rng.integers(1, 5))):
-            out.append(self.code_token(rng) if rng.random() < 0.7 else self.word(rng).lower())
-        return out
-
-    def _ident(self, rng: np.random.Generator) -> str:
-        w = self.word(rng).lower()
-        r = rng.random()
-        if r < 0.3:
-            w += _pick(rng, ["_", "-"]) + self.word(rng).lower()
-        elif r < 0.4:
-            w += str(int(rng.integers(0, 20)))
-        return w
-
-
-COMMANDS = ["sudo", "apt-get", "apt", "cd", "ls", "make", "cp", "mv", "git", "python3", "R", "dpkg", "mkdir",
-            "tar", "gcc", "chmod", "echo", "export", "sbuild", "debuild", "cat", "grep", "ssh", "rm", "pip",
-            "install", "./configure", "gs", "gnuplot", "dch", "lintian"]
-CODE_EXTS = ["py", "c", "h", "sh", "conf", "txt", "json", "yaml", "cfg", "deb", "tar.gz", "so", "R", "Rd",
-             "log", "list", "mk", "in", "ini", "tex", "el", "pl", "rules", "dsc", "changes", "1", "8"]
-PATH_ROOTS = ["/usr/share/doc", "/etc", "/usr/local", "/var/lib", "/srv", "/opt", "~", "~/.config", "/tmp",
-              "/usr/lib", "/usr/bin", "/var/cache/apt", "/dev", "/proc", "/boot", "/usr/share", "debian", "src", "."]
-
-
-def _pick(rng: np.random.Generator, seq: list[str]) -> str:
-    return seq[int(rng.integers(len(seq)))]
-
-
-def _path(v: Vocabulary, rng: np.random.Generator) -> str:
-    parts = [_pick(rng, PATH_ROOTS)] + [v._ident(rng) for _ in range(int(rng.integers(0, 4)))]
-    if rng.random() < 0.3:
-        parts.append(v._ident(rng) + "." + _pick(rng, CODE_EXTS))
-    p = "/".join(parts)
-    return p + "/" if rng.random() < 0.25 else p
-
-
-def _file(v: Vocabulary, rng: np.random.Generator) -> str:
-    name = v._ident(rng) + "." + _pick(rng, CODE_EXTS)
-    return "." + name if rng.random() < 0.1 else name
-
-
-def _package(v: Vocabulary, rng: np.random.Generator) -> str:
-    w = v.word(rng).lower()
-    return _pick(rng, [f"lib{w}-dev", f"python3-{w}", f"{w}-{v.word(rng).lower()}", f"{w}-utils", f"{w}{int(rng.integers(2, 12))}",
-                       f"{w}-doc", f"r-cran-{w}"])
-
-
-def _option(v: Vocabulary, rng: np.random.Generator) -> str:
-    r = rng.random()
-    if r < 0.35:
-        return "-" + "".join(rng.choice(list("abcdefhijklmnopqrstuvwxyzLOR"), size=int(rng.integers(1, 3))))
-    if r < 0.7:
-        return "--" + v._ident(rng)
-    return f"--{v._ident(rng)}={_pick(rng, [v._ident(rng), str(int(rng.integers(0, 100)))])}"
-
-
-def _call(v: Vocabulary, rng: np.random.Generator) -> str:
-    r = rng.random()
-    if r < 0.4:
-        return f"{v._ident(rng)}({int(rng.integers(1, 9))})"  # a man page reference
-    if r < 0.7:
-        return v._ident(rng).replace("-", "_") + "()"
-    return ".".join(v.word(rng).lower() for _ in range(int(rng.integers(2, 4)))) + ("()" if rng.random() < 0.5 else "")
-
-
-def _misc(v: Vocabulary, rng: np.random.Generator) -> str:
-    r = rng.random()
-    w = v.word(rng)
-    if r < 0.25:
-        return "$" + w.upper()
-    if r < 0.5:
-        return f"{w.upper()}_{v.word(rng).upper()}={v._ident(rng)}"
-    if r < 0.7:
-        return ".".join(str(int(rng.integers(0, 20))) for _ in range(int(rng.integers(2, 4))))
-    if r < 0.85:
-        return f"{v._ident(rng)}@{v.word(rng).lower()}.org"  # an address is not a link
-    return f"<{v._ident(rng)}>"
-
-
-_CODE_KINDS = [_path, _path, _file, _file, _package, _option, _call, _misc]
