@@ -161,8 +161,9 @@ def _binarize(gray: np.ndarray, method: Binarize) -> np.ndarray:
     return gray
 
 
-def rectify(frame: np.ndarray, quad: np.ndarray, pad: float = 0.3, line_height: int = 64,
-            binarize: Binarize = "local", margin: float = 0.08) -> np.ndarray:
+def rectify(frame: np.ndarray, quad: np.ndarray, pad: float = ReaderSettings.pad,
+            line_height: int = ReaderSettings.line_height, binarize: Binarize = ReaderSettings.binarize,
+            margin: float = ReaderSettings.margin) -> np.ndarray:
     """Upright, dark-on-light, grayscale (or binary) image of one text line.
 
     ``quad`` is in ``frame`` pixels (tl, tr, br, bl in reading order). The
