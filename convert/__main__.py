@@ -27,7 +27,16 @@ from convert.parity import check  # noqa: E402
 from convert.tflite_export import VARIANTS, convert_saved_model  # noqa: E402
 from edge_app.model_spec import DEFAULT_MODEL_STEM, InputSpec, ModelSpec  # noqa: E402
 from edge_app.preprocess import preprocess  # noqa: E402
-from training.evaluate import evaluate, keras_prob_fn, realdocs_items, synth_items  # noqa: E402
+from training.evaluate import (  # noqa: E402
+    draw_worst,
+    evaluate,
+    height_ratio,
+    keras_prob_fn,
+    realdocs_items,
+    synth_items,
+    tflite_prob_fn,
+    tune_decode,
+)
 
 log = logging.getLogger("convert")
 
@@ -96,12 +105,8 @@ def main(argv: list[str] | None = None) -> None:
         path.write_bytes(data)
         paths[v], sizes[v] = path, len(data)
 
-    from training.evaluate import tflite_prob_fn
-
     spec.save(paths["int8"].with_suffix(".json"))  # the evaluator reads the sidecar
     if args.tune:
-        from training.evaluate import tune_decode
-
         fns = {ls: tflite_prob_fn(paths["int8"], long_side=ls)[0] for ls in args.tune_long_sides}
         tuned = tune_decode(synth_items(args.tune), fns, spec)
         spec = replace(spec, input=replace(spec.input, long_side=tuned.long_side),
@@ -113,8 +118,6 @@ def main(argv: list[str] | None = None) -> None:
                                    "f1": round(tuned.f1, 4), "grid": tuned.grid}
         log.info("tuned on %s: long side %d, threshold %.2f, min_score %.2f (F1 %.3f)", args.tune,
                  tuned.long_side, tuned.threshold, tuned.min_score, tuned.f1)
-        from training.evaluate import height_ratio
-
         fn, _ = tflite_prob_fn(paths["int8"])  # reads the sidecar just saved
         ratio, pairs = height_ratio(synth_items(args.tune), fn, spec)
         spec = replace(spec, decode=replace(spec.decode, height_scale=round(ratio, 3)))
@@ -146,8 +149,6 @@ def main(argv: list[str] | None = None) -> None:
             r_int8 = evaluate(items_fn(), fn, spec)
             r_float = evaluate(items_fn(), keras_prob_fn(serve, spec), spec)
             acc[name] = {"int8": r_int8.summary(), "float": r_float.summary()}
-            from training.evaluate import draw_worst
-
             draw_worst(r_int8, Path("docs") / f"worst_{name}.png")
             log.info("%s: int8 P=%.3f R=%.3f F1=%.3f | float F1=%.3f", name, r_int8.precision, r_int8.recall, r_int8.f1, r_float.f1)
         report["accuracy"] = acc

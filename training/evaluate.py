@@ -14,7 +14,7 @@ import argparse
 import json
 import logging
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -22,8 +22,8 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from edge_app.decode import decode
-from edge_app.model_spec import ModelSpec
+from edge_app.decode import decode, rasterize_targets
+from edge_app.model_spec import ModelSpec, default_model_path, load_spec
 from edge_app.preprocess import ModelInput, preprocess
 from edge_app.results import quad_height, quad_iou
 
@@ -227,8 +227,6 @@ def tune_decode(items: Iterator[EvalItem], prob_fns: dict[int, ProbFn], spec: Mo
     chosen: it costs time on every frame. Run it on a split of its own (not
     the one reported): the maps are computed once and decoded for every pair.
     """
-    from dataclasses import replace
-
     kept: list[EvalItem] = []
     maps: dict[int, dict[int, tuple[np.ndarray, ModelInput]]] = {ls: {} for ls in prob_fns}
     for it in tqdm(items, desc="tune: maps", disable=not progress):
@@ -312,8 +310,6 @@ def ceiling_prob_fn(spec: ModelSpec, long_side: int | None = None) -> tuple[Prob
     input size (small lines a cell apart merge). Returns the prob function and
     a hook that tells it each item's truth before evaluate() asks for the map.
     """
-    from edge_app.decode import rasterize_targets
-
     truth: dict[int, list[np.ndarray]] = {}
 
     def remember(item: EvalItem) -> EvalItem:
@@ -359,11 +355,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING)
     hook: Callable[[EvalItem], EvalItem] = lambda item: item  # noqa: E731
     if str(args.model) == "ceiling":
-        from edge_app.model_spec import default_model_path, load_spec
-
         spec = load_spec(args.spec or default_model_path())
-        from dataclasses import replace
-
         # The targets are exact bands: no thickness to correct.
         spec = replace(spec, decode=replace(spec.decode, height_scale=1.0))
         fn, hook = ceiling_prob_fn(spec, args.long_side)
@@ -373,8 +365,6 @@ def main(argv: list[str] | None = None) -> None:
         tag = args.model.stem
     else:
         import tensorflow as tf
-
-        from edge_app.model_spec import default_model_path, load_spec
 
         spec = load_spec(args.spec or default_model_path()) if (args.spec or default_model_path().exists()) else ModelSpec()
         sm = tf.saved_model.load(str(args.model))
