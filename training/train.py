@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -130,18 +130,31 @@ def train(cfg: TrainConfig, model_cfg: ModelConfig | None = None, verbose: int =
     return inference
 
 
+def _ints(text: str) -> tuple[int, int, int, int]:
+    values = tuple(int(v) for v in text.split(","))
+    if len(values) != 4 or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected four positive integers such as 24,48,96,160, got {text!r}")
+    return values  # type: ignore[return-value]
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     for f, default in asdict(TrainConfig()).items():
         typ = int if f in ("crop", "batch", "epochs", "steps_per_epoch", "seed", "limit", "schedule_epochs") else (float if isinstance(default, float) else str)
         ap.add_argument("--" + f.replace("_", "-"), type=typ, default=default)
+    model_defaults = ModelConfig()
+    ap.add_argument("--widths", type=_ints, default=model_defaults.widths,
+                    help="channels at strides 4,8,16,32, comma-separated (default %(default)s)")
+    ap.add_argument("--repeats", type=_ints, default=model_defaults.repeats,
+                    help="inverted residual blocks at strides 4,8,16,32 (default %(default)s)")
     ap.add_argument("--verbose", type=int, default=2, help="Keras verbosity: 1 = progress bar, 2 = a line per epoch")
     args = vars(ap.parse_args(argv))
     verbose = args.pop("verbose")
+    model_cfg = replace(model_defaults, widths=args.pop("widths"), repeats=args.pop("repeats"))
     cfg = TrainConfig(**args)
     logging.basicConfig(level=logging.INFO)
     tf.config.threading.set_inter_op_parallelism_threads(2)
-    train(cfg, verbose=verbose)
+    train(cfg, model_cfg, verbose=verbose)
     print(f"saved model: {Path(cfg.out) / 'saved_model'}")
 
 
