@@ -120,7 +120,7 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown"
 
 
-def hardware_info(threads: int) -> dict:
+def hardware_info(threads: int, ocr_workers: int = 1) -> dict:
     try:
         import psutil
 
@@ -128,7 +128,8 @@ def hardware_info(threads: int) -> dict:
     except ImportError:  # psutil is a dependency; a bare Pi image may lack it
         physical = None
     return {"cpu": cpu_model(), "machine": platform.machine(), "cores": os.cpu_count(),
-            "physical_cores": physical, "threads": threads, "python": platform.python_version(),
+            "physical_cores": physical, "threads": threads, "ocr_workers": ocr_workers,
+            "python": platform.python_version(),
             "system": f"{platform.system()} {platform.release()}"}
 
 
@@ -277,7 +278,7 @@ def _run(settings: BenchSettings, pipe: Pipeline) -> BenchReport:
         notes.append("no steady-state frames: no link was read, or every frame needed OCR")
     report = BenchReport(
         source=settings.source, source_path=str(source_path), frames=len(stats), width=width, height=height,
-        hardware=hardware_info(det.settings.threads), model=model, ocr_engine=engine,
+        hardware=hardware_info(det.settings.threads, pipe.reader.workers), model=model, ocr_engine=engine,
         stages_ms=stages, fps=fps, steady_frames=len(steady), first_read_frame=first_read,
         ocr_calls=sum(s.ocr_calls for s in stats), peak_rss_mb=round(peak, 1),
         read_ms=_stats([s.read_ms for s in stats]), notes=notes)
@@ -296,8 +297,9 @@ def _baseline(subset: list[tuple[int, np.ndarray]], stats: list[_FrameStat], kno
     from tqdm import tqdm
 
     # Plain Tesseract as the article used it: no character whitelist, the
-    # same engine and language data as the live reader.
-    settings = ReaderSettings(engine=engine, whitelist=None, lang=reader_settings.lang,
+    # same engine and language data as the live reader; one instance (page
+    # mode reads one image, which one instance cannot split over threads).
+    settings = ReaderSettings(engine=engine, whitelist=None, lang=reader_settings.lang, workers=1,
                               tessdata=reader_settings.tessdata, tesseract_cmd=reader_settings.tesseract_cmd)
     times: list[float] = []
     found: list[set[str]] = []
@@ -338,7 +340,7 @@ def format_bench(r: BenchReport) -> str:
     lines = [
         f"source   {r.source_path}: {r.frames} frames, {r.width}x{r.height}",
         f"cpu      {hw['cpu']} ({hw['machine']}), {hw['cores']} cores; detector threads {hw['threads']}; "
-        f"OCR {r.ocr_engine}",
+        f"OCR {r.ocr_engine} x{hw.get('ocr_workers', 1)}",
         f"model    {r.model['file']} ({r.model['size_bytes'] / 1024:.0f} KiB), input long side "
         f"{r.model['long_side']}",
         "",

@@ -86,7 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     g = common.add_argument_group("engine")
     g.add_argument("--model", type=Path, metavar="FILE",
                    help="the .tflite model (its .json sidecar next to it); default models/links_detector.tflite")
-    g.add_argument("--threads", type=_positive_int, metavar="N", help="threads for the detector (default 2)")
+    g.add_argument("--threads", type=_positive_int, metavar="N",
+                   help="threads for the detector, and Tesseract instances reading a frame's lines "
+                        "in parallel (default 2)")
     g.add_argument("--long-side", type=_positive_int, metavar="PX",
                    help="model input long side in pixels (default: the model's sidecar)")
     g.add_argument("--engine", choices=("auto", "tesserocr", "pytesseract"), default="auto",
@@ -143,7 +145,8 @@ def _pipeline_settings(args: argparse.Namespace):
 
     detector = DetectorSettings(model_path=args.model, threads=args.threads or DetectorSettings().threads,
                                 long_side=args.long_side)
-    reader = ReaderSettings(engine=args.engine, tesseract_cmd=args.tesseract_cmd, tessdata=args.tessdata)
+    reader = ReaderSettings(engine=args.engine, tesseract_cmd=args.tesseract_cmd, tessdata=args.tessdata,
+                            workers=args.threads or ReaderSettings().workers)
     return PipelineSettings(detector=detector, reader=reader, tracker=TrackerSettings(), track=True)
 
 

@@ -119,13 +119,23 @@ class Pipeline:
         dets = list(out.detections)
         t1 = time.perf_counter()
         quads = [np.asarray(d.quad, np.float32).reshape(4, 2) for d in dets]
-        readings = self.reader.read_lines(frame, quads) if quads else []
-        t2 = time.perf_counter()
+        readings = self.reader.read_lines(frame, quads, retry=False) if quads else []
         texts = ["".join(r.text.split()) for r in readings]
+        groups = group_lines(quads, texts, self.settings.tracker)
+        # A second look only at lines that are neither a link nor part of
+        # one: the pieces of a wrapped link are never URLs on their own.
+        lonely = [g[0] for g in groups if len(g) == 1 and normalize_url(texts[g[0]]) is None]
+        if lonely:
+            again = self.reader.retry_lines(frame, quads, readings, lonely)
+            if again != readings:
+                readings = again
+                texts = ["".join(r.text.split()) for r in readings]
+                groups = group_lines(quads, texts, self.settings.tracker)
+        t2 = time.perf_counter()
         links = []
         # Groups in the order of their first line among the detections: the
         # detector (decode) already returns lines in reading order.
-        for g in sorted(group_lines(quads, texts, self.settings.tracker), key=min):
+        for g in sorted(groups, key=min):
             raw = texts[g[0]] if len(g) == 1 else join_wrapped([texts[i] for i in g])
             url = normalize_url(raw)
             if url:

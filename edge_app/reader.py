@@ -14,11 +14,14 @@ Two engines:
   hundred ms each), so it reads all lines of a frame in one call, stacked
   into one image. The fallback where tesserocr cannot be imported.
 
-Threads: a ``LineReader`` owns one Tesseract instance, which is not
+Threads: a ``LineReader`` owns its Tesseract instances, which are not
 re-entrant. Use one ``LineReader`` per thread (the Qt app creates its own
 in its worker thread); calls on one reader from several threads are
 serialised by a lock rather than corrupting it. tesserocr releases the GIL
-while it recognises, so a worker thread does not freeze the GUI.
+while it recognises, so a worker thread does not freeze the GUI, and the
+lines of one frame can be read in parallel: with ``workers`` > 1 the
+tesserocr engine keeps that many instances and splits each frame's lines
+between them (the detector is idle meanwhile, so its cores are free).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import shlex
 import shutil
 import subprocess
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -99,6 +103,10 @@ class ReaderSettings:
     # quotes and symbols out of the text.
     whitelist: str | None = URL_CHARS
     engine: Engine = "auto"
+    # tesserocr only: Tesseract instances reading one frame's lines in
+    # parallel threads (the library releases the GIL). Bundled clip, 2 cores:
+    # see the README's bench figures for 1 vs 2.
+    workers: int = 2
     # pytesseract only: stack all lines of a frame into one image (one
     # program start per frame instead of one per line).
     batch: bool = True
@@ -242,6 +250,7 @@ def _tessdata_from_program(cmd: str = "tesseract") -> Path | None:
 # ----------------------------------------------------------------- engines
 class _Engine(Protocol):
     name: str
+    workers: int
 
     def read(self, images: list[np.ndarray]) -> list[LineReading]: ...
 
@@ -251,7 +260,8 @@ class _Engine(Protocol):
 
 
 class _TesserocrEngine:
-    """The Tesseract library, loaded once, reading one line per call."""
+    """The Tesseract library, loaded once, reading one line per call; with
+    several workers, one instance per worker thread."""
 
     name = "tesserocr"
 
@@ -260,41 +270,73 @@ class _TesserocrEngine:
 
         self._tesserocr = tesserocr
         self._psm = settings.psm
+        self._apis: list = []
         try:
-            self._api = tesserocr.PyTessBaseAPI(path=tessdata, lang=settings.lang, psm=settings.psm,
-                                                oem=tesserocr.OEM.LSTM_ONLY)
+            for _ in range(max(1, int(settings.workers))):
+                api = tesserocr.PyTessBaseAPI(path=tessdata, lang=settings.lang, psm=settings.psm,
+                                              oem=tesserocr.OEM.LSTM_ONLY)
+                self._apis.append(api)
+                if settings.whitelist:
+                    api.SetVariable("tessedit_char_whitelist", settings.whitelist)
         except RuntimeError as e:
+            self.close()
             raise OcrError(f"Tesseract could not load '{settings.lang}' from {tessdata} ({e}): {SETUP_HINT}") from e
-        if settings.whitelist:
-            self._api.SetVariable("tessedit_char_whitelist", settings.whitelist)
+        self.workers = len(self._apis)
+        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="ocr") if self.workers > 1 else None
 
-    def _set(self, img: np.ndarray) -> None:
+    @staticmethod
+    def _set(api, img: np.ndarray) -> None:  # noqa: ANN001 - a tesserocr.PyTessBaseAPI
         img = np.ascontiguousarray(img)
         h, w = img.shape[:2]
-        self._api.SetImageBytes(img.tobytes(), w, h, 1, w)
+        api.SetImageBytes(img.tobytes(), w, h, 1, w)
         # Rectified lines are scaled to a known height; say so, or Tesseract
         # warns about and guesses the resolution.
-        self._api.SetSourceResolution(300)
+        api.SetSourceResolution(300)
 
-    def read(self, images: list[np.ndarray]) -> list[LineReading]:
+    def _read_with(self, api, images: list[np.ndarray]) -> list[LineReading]:  # noqa: ANN001
         out = []
         for img in images:
-            self._set(img)
-            text = self._api.GetUTF8Text().strip()
-            conf = max(0.0, float(self._api.MeanTextConf())) / 100.0
+            self._set(api, img)
+            text = api.GetUTF8Text().strip()
+            conf = max(0.0, float(api.MeanTextConf())) / 100.0
             out.append(LineReading(text, conf))
         return out
 
+    def read(self, images: list[np.ndarray]) -> list[LineReading]:
+        if self._pool is None or len(images) < 2:
+            return self._read_with(self._apis[0], images)
+        # Recognition time grows with the line's width (all lines have one
+        # height): give each instance about the same total width, longest first.
+        buckets: list[list[int]] = [[] for _ in self._apis]
+        loads = [0] * len(self._apis)
+        for i in sorted(range(len(images)), key=lambda i: -images[i].shape[1]):
+            b = loads.index(min(loads))
+            buckets[b].append(i)
+            loads[b] += images[i].shape[1]
+        jobs = [(bucket, self._pool.submit(self._read_with, api, [images[i] for i in bucket]))
+                for api, bucket in zip(self._apis, buckets) if bucket]
+        out: list[LineReading] = [LineReading("", 0.0)] * len(images)
+        for bucket, job in jobs:
+            for i, r in zip(bucket, job.result()):
+                out[i] = r
+        return out
+
     def read_page(self, gray: np.ndarray) -> str:
-        self._api.SetPageSegMode(self._tesserocr.PSM.AUTO)
+        api = self._apis[0]
+        api.SetPageSegMode(self._tesserocr.PSM.AUTO)
         try:
-            self._set(gray)
-            return self._api.GetUTF8Text()
+            self._set(api, gray)
+            return api.GetUTF8Text()
         finally:
-            self._api.SetPageSegMode(self._psm)
+            api.SetPageSegMode(self._psm)
 
     def close(self) -> None:
-        self._api.End()
+        pool = getattr(self, "_pool", None)
+        if pool is not None:
+            pool.shutdown(wait=True)
+        for api in self._apis:
+            api.End()
+        self._apis = []
 
 
 # Guards pytesseract's module-level program path while a call runs (see
@@ -306,6 +348,7 @@ class _PytesseractEngine:
     """The tesseract program, started once per call."""
 
     name = "pytesseract"
+    workers = 1  # one program start per frame (batch); see ReaderSettings.workers
 
     def __init__(self, settings: ReaderSettings, tessdata: str | None) -> None:
         import pytesseract
@@ -440,6 +483,11 @@ class LineReader:
     def engine(self) -> str:
         return self._engine.name if self._engine else "closed"
 
+    @property
+    def workers(self) -> int:
+        """Tesseract instances reading in parallel (the program engine: 1)."""
+        return self._engine.workers if self._engine else 0
+
     def rectify(self, frame: np.ndarray, quad: np.ndarray, binarize: Binarize | None = None) -> np.ndarray:
         s = self.settings
         return rectify(frame, quad, pad=s.pad, line_height=s.line_height, binarize=binarize or s.binarize,
@@ -456,10 +504,10 @@ class LineReader:
     def read_lines(self, frame: np.ndarray, quads: list[np.ndarray], retry: bool = True) -> list[LineReading]:
         """Read each quad of ``frame`` as one line of text, in the given order.
 
-        With ``settings.fallback`` and ``retry``, lines whose text is not a URL
-        on its own are read again from a differently binarised cut-out, and
-        the second reading is kept when it is a URL. (A piece of a wrapped
-        link is never a URL on its own and is simply read twice.)
+        With ``retry``, lines whose text is not a URL on its own get a second
+        look (``retry_lines``). A piece of a wrapped link is never a URL on
+        its own: callers that can join pieces first (the pipeline's photo
+        mode) pass ``retry=False`` and retry only the lines left alone.
         """
         if not quads:
             return []
@@ -474,16 +522,30 @@ class LineReader:
         readings = [LineReading("", 0.0)] * len(quads)
         for i, r in zip(images, self.read_images(list(images.values()))):
             readings[i] = r
-        fb = self.settings.fallback
-        if not retry or fb is None or fb == self.settings.binarize:
+        if not retry:
             return readings
-        retry = [i for i, r in enumerate(readings) if i in images and normalize_url(r.text) is None]
-        if retry:
-            again = self.read_images([self.rectify(frame, quads[i], binarize=fb) for i in retry])
-            for i, r in zip(retry, again):
-                if normalize_url(r.text) is not None:
-                    readings[i] = r
-        return readings
+        return self.retry_lines(frame, quads, readings,
+                                [i for i in images if normalize_url(readings[i].text) is None])
+
+    def retry_lines(self, frame: np.ndarray, quads: list[np.ndarray], readings: list[LineReading],
+                    which: list[int]) -> list[LineReading]:
+        """Read the lines ``which`` again, cut out with ``settings.fallback``;
+        a new reading replaces the old one only when it is a URL. Returns a
+        new list (the same readings when there is no fallback)."""
+        fb = self.settings.fallback
+        out = list(readings)
+        if fb is None or fb == self.settings.binarize or not which:
+            return out
+        images: dict[int, np.ndarray] = {}
+        for i in which:
+            try:
+                images[i] = self.rectify(frame, quads[i], binarize=fb)
+            except ValueError:
+                continue
+        for i, r in zip(images, self.read_images(list(images.values()))):
+            if normalize_url(r.text) is not None:
+                out[i] = r
+        return out
 
     def ocr_page(self, frame: np.ndarray) -> str:
         """Whole-frame Tesseract with automatic page segmentation (the

@@ -115,6 +115,18 @@ def photo_pipeline() -> Pipeline:
         yield pipe
 
 
+def test_photo_mode_reads_the_lines_of_a_wrapped_link_once(photo_pipeline: Pipeline) -> None:
+    # page2 has links printed over two and three lines. A line that is part of
+    # a returned link needs no second look; only lines left alone may get one.
+    result = photo_pipeline.process_photo(read_image(SAMPLES_DIR / "page2.jpg"))
+    before = photo_pipeline.ocr_calls
+    result = photo_pipeline.process_photo(read_image(SAMPLES_DIR / "page2.jpg"))
+    reads = photo_pipeline.ocr_calls - before
+    in_links = sum(len(link.quads) for link in result.links)
+    assert any(len(link.quads) > 1 for link in result.links), [link.url for link in result.links]
+    assert len(result.detections) <= reads <= 2 * len(result.detections) - in_links, (reads, in_links)
+
+
 def test_photo_mode_keeps_no_state(photo_pipeline: Pipeline) -> None:
     img = read_image(SAMPLES_DIR / "page1.jpg")
     a = photo_pipeline.process_photo(img)

@@ -58,6 +58,22 @@ def test_tesserocr_reads_the_true_link_lines(photos: dict[str, np.ndarray]) -> N
     assert right >= MIN_RIGHT, misses
 
 
+def test_parallel_workers_read_the_same_lines_in_the_same_order(photos: dict[str, np.ndarray]) -> None:
+    # Two Tesseract instances share a frame's lines (split by width, longest
+    # first): each reading must come back in its own line's place.
+    quads = [np.array(q, np.float32) for links in TRUTH["photos"].values() for link in links for q in link["quads"]]
+    image = photos["page2.jpg"]
+    with LineReader(ReaderSettings(engine="tesserocr", workers=1)) as one, \
+            LineReader(ReaderSettings(engine="tesserocr", workers=2)) as two:
+        assert (one.workers, two.workers) == (1, 2)
+        alone = [r.text for r in one.read_lines(image, quads)]
+        shared = [r.text for r in two.read_lines(image, quads)]
+        right, total, misses = _links_read(two, photos)
+    assert len(shared) == len(quads) and any(alone)
+    assert shared == alone
+    assert right >= MIN_RIGHT, misses
+
+
 def test_pytesseract_batched_reads_the_true_link_lines(photos: dict[str, np.ndarray]) -> None:
     # All lines of a photo stacked into one image, one program start: each
     # word must still land on its own line, in the given order.

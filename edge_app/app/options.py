@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 class AppOptions:
     source: str | None = None  # None: the last source, else the first camera, else ask
     model: Path | None = None  # None: models/links_detector.tflite
-    threads: int = 2  # LiteRT interpreter threads
+    threads: int = 2  # LiteRT interpreter threads, and Tesseract instances reading in parallel
     screenshot: Path | None = None  # save a picture of the window once links are read, then quit
     quit_after: float | None = None  # seconds; with screenshot: the longest wait for a link
     engine: str = "auto"  # Tesseract binding: auto | tesserocr | pytesseract
@@ -29,7 +29,7 @@ def pipeline_settings(options: AppOptions) -> "PipelineSettings":
 
     return PipelineSettings(
         detector=DetectorSettings(model_path=options.model, threads=max(1, int(options.threads))),
-        reader=ReaderSettings(engine=options.engine),  # type: ignore[arg-type]
+        reader=ReaderSettings(engine=options.engine, workers=max(1, int(options.threads))),  # type: ignore[arg-type]
         tracker=TrackerSettings(),
         track=True,
     )
