@@ -8,11 +8,18 @@ neighbouring words stay apart in the map; decoding grows each region back.
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 
 from edge_app.model_spec import DecodeSpec
 from edge_app.results import Detection, quad_height
+
+
+# The four rotations of a point order (np.roll, precomputed: decode calls
+# order_quad for every region of every frame).
+_ROTATIONS = [np.array([(k + j) % 4 for j in range(4)]) for k in range(4)]
 
 
 def order_quad(pts: np.ndarray) -> np.ndarray:
@@ -24,13 +31,13 @@ def order_quad(pts: np.ndarray) -> np.ndarray:
     ang = np.arctan2(pts[:, 1] - c[1], pts[:, 0] - c[0])
     pts = pts[np.argsort(ang)]  # clockwise in image coordinates, starting at ~ -pi (left)
     # Choose the long side as the reading direction.
-    e01 = np.linalg.norm(pts[1] - pts[0])
-    e12 = np.linalg.norm(pts[2] - pts[1])
-    cands = [np.roll(pts, -k, axis=0) for k in range(4)]
+    e01 = math.hypot(*(pts[1] - pts[0]))
+    e12 = math.hypot(*(pts[2] - pts[1]))
     best = None
-    for q in cands:
+    for rot in _ROTATIONS:
+        q = pts[rot]
         top = q[1] - q[0]
-        if np.linalg.norm(top) + 1e-6 < min(e01, e12) * 0.999 and abs(e01 - e12) > 1e-3:
+        if math.hypot(*top) + 1e-6 < min(e01, e12) * 0.999 and abs(e01 - e12) > 1e-3:
             continue
         if top[0] <= 0:  # top edge must point rightwards
             continue
@@ -90,15 +97,19 @@ def decode(
     """Link probability map (H/stride, W/stride) -> detections in frame pixels."""
     mask = (prob >= spec.threshold).astype(np.uint8)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    # Every region's mean probability in one pass (a frame has tens of
+    # regions, most of them specks below min_score).
+    sums = np.bincount(labels.ravel(), weights=prob.ravel().astype(np.float64), minlength=n)
+    means = sums / np.maximum(stats[:, cv2.CC_STAT_AREA], 1)
     out: list[Detection] = []
     for i in range(1, n):
         if stats[i, cv2.CC_STAT_AREA] < spec.min_area:
             continue
-        x, y, w, h = stats[i, :4]
-        sub = labels[y : y + h, x : x + w] == i
-        score = float(prob[y : y + h, x : x + w][sub].mean())
+        score = float(means[i])
         if score < spec.min_score:
             continue
+        x, y, w, h = stats[i, :4]
+        sub = labels[y : y + h, x : x + w] == i
         ys, xs = np.nonzero(sub)
         pts = np.stack([xs + x, ys + y], axis=1).astype(np.float32)
         # No +1 for pixel extent: rasterize_targets fills every cell a shrunk

@@ -187,8 +187,9 @@ def group_lines(quads: list[Quad], texts: list[str], settings: TrackerSettings |
             t = texts[last]
             if not t or not (cached(looks_incomplete, t) or url(t) is None):
                 break
+            # The text rule first: it is memoised across frames, the geometry is not.
             cands = [j for j in order if j not in used and j not in chain and texts[j]
-                     and _below(geo[last], geo[j], s) and cached(continues_link, t, texts[j])]
+                     and cached(continues_link, t, texts[j]) and _below(geo[last], geo[j], s)]
             if not cands:
                 break
             # The nearest line below.
