@@ -19,11 +19,6 @@ from training.vocab import Vocabulary
 Color = tuple[int, int, int]
 
 
-# Experiment (not shipped, see docs/model_notes.md): links broken with at
-# least 1.5 em of room left on the line, and after ":" too.
-MIN_LINK_HEAD_EM = 1.5
-LINK_BREAK_AFTER = "/.:-_?&"
-
 @dataclass
 class LinkDraft:
     """A link as laid out on the canvas: its URL and one quad per printed line."""
@@ -311,7 +306,7 @@ class PageRenderer:
             # A link that does not fit is broken across lines, as books do.
             li = next((i for i, r in enumerate(tok) if r.link is not None), None)
             room = avail - cur_w - (space if cur else 0)
-            if li is not None and (room > size * MIN_LINK_HEAD_EM or tw > avail) and rng.random() < 0.8:
+            if li is not None and (room > size * 4 or tw > avail) and rng.random() < 0.8:
                 head, tail = self._split_link(ctx, tok, li, room)
                 if head is not None:
                     cur.append(head)
@@ -354,9 +349,9 @@ class PageRenderer:
             return None, tok
         mode = rng.random()
         cut = fit
-        if mode < 0.75:  # prefer a break after / . : - as typesetters do
+        if mode < 0.75:  # prefer a break after / . - as typesetters do
             for k in range(fit, 2, -1):
-                if text[k - 1] in LINK_BREAK_AFTER:
+                if text[k - 1] in "/.-_?&":
                     cut = k
                     break
         if text[:cut].endswith("-"):
