@@ -296,10 +296,12 @@ def _baseline(subset: list[tuple[int, np.ndarray]], stats: list[_FrameStat], kno
               progress: bool | None, quiet: bool = False) -> Baseline:
     from tqdm import tqdm
 
-    # Plain Tesseract as the article used it: no character whitelist, the
-    # same engine and language data as the live reader; one instance (page
-    # mode reads one image, which one instance cannot split over threads).
+    # Plain Tesseract as the article used it: no character whitelist, its own
+    # inverted retry on, the same engine and language data as the live
+    # reader; one instance (page mode reads one image, which one instance
+    # cannot split over threads).
     settings = ReaderSettings(engine=engine, whitelist=None, lang=reader_settings.lang, workers=1,
+                              tesseract_invert=True,
                               tessdata=reader_settings.tessdata, tesseract_cmd=reader_settings.tesseract_cmd)
     times: list[float] = []
     found: list[set[str]] = []

@@ -103,6 +103,11 @@ class ReaderSettings:
     # quotes and symbols out of the text.
     whitelist: str | None = URL_CHARS
     engine: Engine = "auto"
+    # Tesseract's own second attempt at a low-confidence line, inverted. The
+    # cut-outs are already dark on light, so it is wasted work: off. Synthetic
+    # tuning split, true quads, 424 links: same readings, 38.9 -> 32.1 ms per
+    # line; real documents: same readings, 27.0 -> 26.4 ms.
+    tesseract_invert: bool = False
     # tesserocr only: Tesseract instances reading one frame's lines in
     # parallel threads (the library releases the GIL). Bundled clip, 2 cores,
     # medians of 3 bench runs: OCR 21.8 -> 14.9 ms per frame, overall
@@ -279,6 +284,7 @@ class _TesserocrEngine:
                 self._apis.append(api)
                 if settings.whitelist:
                     api.SetVariable("tessedit_char_whitelist", settings.whitelist)
+                api.SetVariable("tessedit_do_invert", "1" if settings.tesseract_invert else "0")
         except RuntimeError as e:
             self.close()
             raise OcrError(f"Tesseract could not load '{settings.lang}' from {tessdata} ({e}): {SETUP_HINT}") from e
@@ -360,7 +366,7 @@ class _PytesseractEngine:
         # so a reader built with a wrong path cannot break later readers.
         self._cmd = settings.tesseract_cmd or pytesseract.pytesseract.tesseract_cmd
         self._settings = settings
-        cfg = ["--oem 1 --dpi 300"]
+        cfg = ["--oem 1 --dpi 300", f"-c tessedit_do_invert={int(settings.tesseract_invert)}"]
         if tessdata:
             cfg.append("--tessdata-dir " + shlex.quote(tessdata))
         if settings.whitelist:
