@@ -155,7 +155,8 @@ def test_space_freezes_the_frame_and_snapshot_keeps_full_resolution(make_window,
     w.show_info()
     assert w._info_box.isVisible() and not w._info_box.isModal()
     text = w._info_box.text()
-    assert "links_detector.tflite" in text and "Detector threads: 2" in text and "OCR engine: " in text
+    assert "links_detector.tflite" in text and "Detector threads: 2" in text
+    assert "OCR engine: tesserocr (2 in parallel)" in text
     assert w.det_label.text().startswith("detector ") and w.det_label.text().endswith(" ms")
 
 

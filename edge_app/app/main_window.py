@@ -396,7 +396,7 @@ class MainWindow(QMainWindow):
             return "The reader is still starting (or could not start: see the message above the picture)."
         lines = [f"Model: {i.model_path}", f"Size: {i.model_bytes / 1024:.0f} KiB",
                  f"Input long side: {i.input_long_side} px", f"Detector threads: {i.threads}",
-                 f"OCR engine: {i.ocr_engine}"]
+                 f"OCR engine: {i.ocr_engine} ({i.ocr_workers} in parallel)"]
         lines += [f"{k}: {v}" for k, v in sorted(i.model_info.items()) if not isinstance(v, (dict, list))]
         return "\n".join(lines)
 

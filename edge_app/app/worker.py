@@ -105,6 +105,7 @@ class PipelineInfo:
     input_long_side: int | None = None
     threads: int = 1
     ocr_engine: str = ""
+    ocr_workers: int = 1  # Tesseract instances reading a frame's lines in parallel
 
 
 class _InferenceThread(QThread):
@@ -367,4 +368,4 @@ def _info(pipeline: Pipeline) -> PipelineInfo:
     det = pipeline.detector
     return PipelineInfo(model_path=det.model_path, model_bytes=det.size_bytes, model_info=dict(det.spec.info),
                         input_long_side=det.long_side, threads=det.settings.threads,
-                        ocr_engine=pipeline.reader.engine)
+                        ocr_engine=pipeline.reader.engine, ocr_workers=pipeline.reader.workers)
