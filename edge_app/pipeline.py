@@ -26,7 +26,7 @@ import numpy as np
 from edge_app.detector import Detector, DetectorSettings
 from edge_app.reader import LineReader, ReaderSettings
 from edge_app.results import FrameResult, Link
-from edge_app.tracking import Tracker, TrackerSettings, group_lines
+from edge_app.tracking import Tracker, TrackerSettings, group_lines, squeeze
 from edge_app.urls import join_wrapped, normalize_url, warm_up
 
 log = logging.getLogger(__name__)
@@ -120,17 +120,15 @@ class Pipeline:
         t1 = time.perf_counter()
         quads = [np.asarray(d.quad, np.float32).reshape(4, 2) for d in dets]
         readings = self.reader.read_lines(frame, quads, retry=False) if quads else []
-        texts = ["".join(r.text.split()) for r in readings]
+        texts = [squeeze(r.text) for r in readings]
         groups = group_lines(quads, texts, self.settings.tracker)
         # A second look only at lines that are neither a link nor part of
         # one: the pieces of a wrapped link are never URLs on their own.
         lonely = [g[0] for g in groups if len(g) == 1 and normalize_url(texts[g[0]]) is None]
-        if lonely:
-            again = self.reader.retry_lines(frame, quads, readings, lonely)
-            if again != readings:
-                readings = again
-                texts = ["".join(r.text.split()) for r in readings]
-                groups = group_lines(quads, texts, self.settings.tracker)
+        again = self.reader.retry_lines(frame, quads, readings, lonely)
+        if again != readings:
+            texts = [squeeze(r.text) for r in again]
+            groups = group_lines(quads, texts, self.settings.tracker)
         t2 = time.perf_counter()
         links = []
         # Groups in the order of their first line among the detections: the

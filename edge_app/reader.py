@@ -34,6 +34,7 @@ import shutil
 import subprocess
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -518,21 +519,11 @@ class LineReader:
         """
         if not quads:
             return []
-        # A degenerate quad (zero width or height: a detector speck) reads as
-        # "" instead of failing the whole frame's read.
-        images: dict[int, np.ndarray] = {}
-        for i, q in enumerate(quads):
-            try:
-                images[i] = self.rectify(frame, q)
-            except ValueError as e:
-                log.debug("skipping line %d: %s", i, e)
-        readings = [LineReading("", 0.0)] * len(quads)
-        for i, r in zip(images, self.read_images(list(images.values()))):
-            readings[i] = r
+        got = self._read_cutouts(frame, quads, range(len(quads)), self.settings.binarize)
+        readings = [got.get(i, LineReading("", 0.0)) for i in range(len(quads))]
         if not retry:
             return readings
-        return self.retry_lines(frame, quads, readings,
-                                [i for i in images if normalize_url(readings[i].text) is None])
+        return self.retry_lines(frame, quads, readings, [i for i in got if normalize_url(got[i].text) is None])
 
     def retry_lines(self, frame: np.ndarray, quads: list[np.ndarray], readings: list[LineReading],
                     which: list[int]) -> list[LineReading]:
@@ -543,16 +534,23 @@ class LineReader:
         out = list(readings)
         if fb is None or fb == self.settings.binarize or not which:
             return out
-        images: dict[int, np.ndarray] = {}
-        for i in which:
-            try:
-                images[i] = self.rectify(frame, quads[i], binarize=fb)
-            except ValueError:
-                continue
-        for i, r in zip(images, self.read_images(list(images.values()))):
+        for i, r in self._read_cutouts(frame, quads, which, fb).items():
             if normalize_url(r.text) is not None:
                 out[i] = r
         return out
+
+    def _read_cutouts(self, frame: np.ndarray, quads: list[np.ndarray], which: Iterable[int],
+                      binarize: Binarize) -> dict[int, LineReading]:
+        """Readings of the lines ``which``, all in one read; a degenerate quad
+        (zero width or height: a detector speck) is left out instead of
+        failing the whole frame's read."""
+        images: dict[int, np.ndarray] = {}
+        for i in which:
+            try:
+                images[i] = self.rectify(frame, quads[i], binarize=binarize)
+            except ValueError as e:
+                log.debug("skipping line %d: %s", i, e)
+        return dict(zip(images, self.read_images(list(images.values()))))
 
     def ocr_page(self, frame: np.ndarray) -> str:
         """Whole-frame Tesseract with automatic page segmentation (the

@@ -94,6 +94,11 @@ class Track:
         return quad_height(self.quad)
 
 
+def squeeze(text: str) -> str:
+    """A line's reading without the spaces Tesseract puts inside a URL."""
+    return "".join(text.split())
+
+
 # ---------------------------------------------------------------- geometry
 def sharpness(frame: np.ndarray, quad: Quad) -> float:
     """Variance of the Laplacian over the quad's bounding box (a focus/blur
@@ -215,7 +220,7 @@ def _text_vote(readings: list[tuple[str, float]]) -> str:
     totals: Counter[str] = Counter()
     last: dict[str, int] = {}
     for k, (t, w) in enumerate(readings):
-        key = "".join(t.split())
+        key = squeeze(t)
         if key:
             totals[key] += max(w, 1e-3)
             last[key] = k
@@ -320,7 +325,7 @@ class Tracker:
         if t.best_url:
             n = sum(1 for text, _ in t.readings if normalize_url(text) == t.best_url)
         else:
-            n = sum(1 for text, _ in t.readings if "".join(text.split()) == t.best_text and t.best_text)
+            n = sum(1 for text, _ in t.readings if squeeze(text) == t.best_text and t.best_text)
         return n >= self.settings.stable_votes
 
     def due(self, frame: np.ndarray) -> list[Track]:
@@ -364,7 +369,7 @@ class Tracker:
         if track.best_url:
             # The raw text behind the winning URL, for joining and for Link.raw.
             cands = [(w, k, r) for k, (r, w) in enumerate(track.readings) if normalize_url(r) == track.best_url]
-            track.best_text = "".join(max(cands)[2].split()) if cands else track.best_url
+            track.best_text = squeeze(max(cands)[2]) if cands else track.best_url
         else:
             track.best_text = _text_vote(track.readings)
         track.state = "done" if self._stable(track) or len(track.readings) >= self.settings.max_reads \

@@ -26,18 +26,19 @@ import keras  # noqa: E402
 
 from edge_app.decode import decode  # noqa: E402
 from edge_app.model_spec import ModelSpec, default_model_path, load_spec  # noqa: E402
-from training.evaluate import ProbFn, evaluate, keras_prob_fn, match, realdocs_items, synth_items, tune_decode  # noqa: E402
+from training.evaluate import EvalItem, ProbFn, evaluate, keras_prob_fn, match, realdocs_items, synth_items, tune_decode  # noqa: E402
 
 SHORT_PIECE = 8  # characters
 
 
-def wrapped_recall(folder: Path, prob_fn: ProbFn, spec: ModelSpec) -> dict[str, tuple[int, int]]:
-    """(found, total) line quads of the real-documents set: one-line links,
-    pieces of wrapped links, and short pieces, from labels.jsonl's ``parts``."""
+def wrapped_recall(folder: Path, items: list[EvalItem], prob_fn: ProbFn, spec: ModelSpec) -> dict[str, tuple[int, int]]:
+    """(found, total) line quads of the real-documents set ``items`` (read
+    from ``folder``): one-line links, pieces of wrapped links, and short
+    pieces, from labels.jsonl's ``parts``."""
     labels = [json.loads(line) for line in (folder / "labels.jsonl").read_text().splitlines()]
     found: Counter[str] = Counter()
     total: Counter[str] = Counter()
-    for item, label in zip(realdocs_items(folder), labels):
+    for item, label in zip(items, labels):
         prob, mi = prob_fn(item.image)
         preds = [d.quad for d in decode(prob, spec.decode, spec.output.stride, mi.scale_x, mi.scale_y)]
         _used, gt_match, _ignore = match(preds, item.links)
@@ -66,17 +67,24 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     base = load_spec(default_model_path())
     long_side = base.input.long_side
+    real_items = list(realdocs_items(args.realdocs))  # scored twice per model: read once
     for path in args.models:
         model = keras.models.load_model(path, compile=False)
         fn = keras_prob_fn(model, base, long_side)
         t = tune_decode(synth_items(args.tune, args.tune_limit), {long_side: fn}, base, progress=False)
         spec = replace(base, decode=replace(base.decode, threshold=t.threshold, min_score=t.min_score))
-        real = evaluate(realdocs_items(args.realdocs), fn, spec, n_worst=0, progress=False)
+        # The real-documents maps are computed once and decoded twice.
+        real_maps = {id(item.image): fn(item.image) for item in real_items}
+
+        def real_fn(image, maps=real_maps):  # noqa: ANN001, ANN202
+            return maps[id(image)]
+
+        real = evaluate(iter(real_items), real_fn, spec, n_worst=0, progress=False)
         synth = evaluate(synth_items(args.synth, args.synth_limit), fn, spec, n_worst=0, progress=False)
         print(f"{path}: tuned threshold {t.threshold} min_score {t.min_score} (tuning F1 {t.f1:.3f})")
         for name, r in (("real documents", real), (f"synthetic ({args.synth_limit})", synth)):
             print(f"  {name:<18} P {r.precision:.3f} R {r.recall:.3f} F1 {r.f1:.3f}")
-        for k, (f, n) in sorted(wrapped_recall(args.realdocs, fn, spec).items()):
+        for k, (f, n) in sorted(wrapped_recall(args.realdocs, real_items, real_fn, spec).items()):
             print(f"  {k:<28} recall {f / max(1, n):.2f} ({f}/{n})")
 
 

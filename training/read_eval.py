@@ -29,6 +29,7 @@ from tqdm import tqdm
 from edge_app.detector import DetectorSettings
 from edge_app.pipeline import Pipeline, PipelineSettings
 from edge_app.reader import LineReader
+from edge_app.tracking import squeeze
 from edge_app.urls import join_wrapped, normalize_url
 from training.evaluate import EvalItem, realdocs_items, synth_items
 
@@ -92,7 +93,7 @@ def read_true_quads(items: Iterator[EvalItem], reader: LineReader, total: int | 
             if g.partial or not want:
                 continue
             t0 = time.perf_counter()
-            texts = ["".join(r.text.split()) for r in reader.read_lines(item.image, g.quads)]
+            texts = [squeeze(r.text) for r in reader.read_lines(item.image, g.quads)]
             res.ms_total += (time.perf_counter() - t0) * 1e3
             got = normalize_url(texts[0] if len(texts) == 1 else join_wrapped(texts))
             res.links += 1

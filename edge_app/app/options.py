@@ -27,9 +27,10 @@ def pipeline_settings(options: AppOptions) -> "PipelineSettings":
     from edge_app.reader import ReaderSettings
     from edge_app.tracking import TrackerSettings
 
+    threads = max(1, int(options.threads))
     return PipelineSettings(
-        detector=DetectorSettings(model_path=options.model, threads=max(1, int(options.threads))),
-        reader=ReaderSettings(engine=options.engine, workers=max(1, int(options.threads))),  # type: ignore[arg-type]
+        detector=DetectorSettings(model_path=options.model, threads=threads),
+        reader=ReaderSettings(engine=options.engine, workers=threads),  # type: ignore[arg-type]
         tracker=TrackerSettings(),
         track=True,
     )
