@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from edge_app.model_spec import DecodeSpec
-from edge_app.results import Detection, quad_height
+from edge_app.results import Detection, quad_height, quad_overlap
 
 
 # The four rotations of a point order (np.roll, precomputed: decode calls
@@ -124,9 +124,21 @@ def decode(
         quad[:, 0] *= scale_x
         quad[:, 1] *= scale_y
         out.append(Detection(quad=quad.astype(np.float32), score=score))
-    # Reading order: top to bottom, then left to right.
-    out.sort(key=lambda d: (round(float(d.quad[:, 1].mean()) / max(1.0, quad_height(d.quad))), float(d.quad[0, 0])))
-    return out
+    return reading_order(out)
+
+
+def reading_order(dets: list[Detection]) -> list[Detection]:
+    """Top to bottom (in steps of a line height), then left to right."""
+    return sorted(dets, key=lambda d: (round(float(d.quad[:, 1].mean()) / max(1.0, quad_height(d.quad))),
+                                       float(d.quad[0, 0])))
+
+
+def merge_scales(first: list[Detection], more: list[Detection], overlap: float = 0.3) -> list[Detection]:
+    """Detections of one frame at two input sizes: all of ``first``, plus each
+    of ``more`` that mostly lies outside every one of them (a line the first
+    size missed), in reading order."""
+    extra = [d for d in more if all(quad_overlap(d.quad, f.quad) < overlap for f in first)]
+    return reading_order(first + extra)
 
 
 def rasterize_targets(quads: list[np.ndarray], shape: tuple[int, int], stride: int, spec: DecodeSpec) -> np.ndarray:

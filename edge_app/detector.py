@@ -22,6 +22,9 @@ from edge_app.results import Detection
 
 log = logging.getLogger(__name__)
 
+# Interpreters kept for input shapes other than the current one (see Detector._resize).
+MAX_SHAPES = 3
+
 
 def _interpreter_class():
     try:
@@ -72,6 +75,10 @@ class Detector:
                              f"its sidecar says {self.spec.input.channels} channel(s)")
         self._in, self._out = inp, out
         self._shape: tuple[int, int] | None = None
+        self._interpreter_class = Interpreter
+        # One interpreter per input shape in use: re-allocating one for a new
+        # shape costs 20-25 ms here, and photo mode alternates two sizes.
+        self._by_shape: dict[tuple[int, int], tuple[object, dict, dict]] = {}
 
     @property
     def input_dtype(self) -> np.dtype:
@@ -87,12 +94,23 @@ class Detector:
         return self.model_path.stat().st_size
 
     def _resize(self, h: int, w: int) -> None:
-        if self._shape != (h, w):
+        if self._shape == (h, w):
+            return
+        if self._shape is not None:
+            self._by_shape[self._shape] = (self._interp, self._in, self._out)
+        if (h, w) in self._by_shape:
+            self._interp, self._in, self._out = self._by_shape.pop((h, w))
+        else:
+            if len(self._by_shape) >= MAX_SHAPES:
+                self._by_shape.pop(next(iter(self._by_shape)))  # the oldest
+            if self._shape is not None:
+                self._interp = self._interpreter_class(model_path=str(self.model_path),
+                                                       num_threads=max(1, int(self.settings.threads)))
             self._interp.resize_tensor_input(self._in["index"], [1, h, w, self.spec.input.channels])
             self._interp.allocate_tensors()
             self._in = self._interp.get_input_details()[0]
             self._out = self._interp.get_output_details()[0]
-            self._shape = (h, w)
+        self._shape = (h, w)
 
     def _run(self, image: np.ndarray) -> np.ndarray:
         """(H, W) uint8 gray -> (H/stride, W/stride, C) float32 probabilities."""
@@ -122,9 +140,10 @@ class Detector:
         text = y[..., names.index("text")] if "text" in names and y.shape[-1] > names.index("text") else None
         return link, text, mi
 
-    def detect(self, frame: np.ndarray) -> DetectorOutput:
+    def detect(self, frame: np.ndarray, long_side: int | None = None) -> DetectorOutput:
+        """Link lines of ``frame``; ``long_side`` overrides the input size for this call."""
         t0 = time.perf_counter()
-        mi = preprocess(frame, self.spec.input, self.settings.long_side)
+        mi = preprocess(frame, self.spec.input, long_side or self.settings.long_side)
         t1 = time.perf_counter()
         y = self._run(mi.image)
         t2 = time.perf_counter()

@@ -34,7 +34,7 @@ import shutil
 import subprocess
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -42,9 +42,12 @@ from typing import Literal, Protocol
 import cv2
 import numpy as np
 
+from edge_app.binarize import Binarize
+from edge_app.binarize import binarize as binarize_line
 from edge_app.errors import OcrError
+from edge_app.line_fit import fit_line
 from edge_app.preprocess import to_gray
-from edge_app.results import quad_height
+from edge_app.results import quad_axes, quad_height, quad_size
 from edge_app.urls import normalize_url
 
 log = logging.getLogger(__name__)
@@ -70,7 +73,6 @@ URL_CHARS = (
 )
 
 Engine = Literal["auto", "tesserocr", "pytesseract"]
-Binarize = Literal["local", "otsu", "adaptive", "none"]
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,10 @@ class ReaderSettings:
     # slightly better (+0.4 to +1 point), never worse, and keeps typographic
     # quotes and symbols out of the text.
     whitelist: str | None = URL_CHARS
+    # Fit each quad to the printed line before cutting it out (see
+    # edge_app.line_fit): the detector's quads are often a character short
+    # at an end, or tall enough to take in the neighbouring lines.
+    fit_lines: bool = True
     engine: Engine = "auto"
     # Tesseract's own second attempt at a low-confidence line, inverted. The
     # cut-outs are already dark on light, so it is wasted work: off. Synthetic
@@ -129,51 +135,13 @@ class LineReading:
 
 
 # ---------------------------------------------------------------- geometry
-def _quad_size(quad: np.ndarray) -> tuple[float, float]:
-    tl, tr, br, bl = quad
-    w = (np.linalg.norm(tr - tl) + np.linalg.norm(br - bl)) / 2
-    return float(w), quad_height(quad)
-
-
 def _expand_quad(quad: np.ndarray, margin: float) -> np.ndarray:
     """Grow the quad by ``margin`` x its height on every side, along its own axes."""
     tl, tr, br, bl = quad
-    _, h = _quad_size(quad)
-    d = margin * h
-    ux = (tr - tl) + (br - bl)
-    uy = (bl - tl) + (br - tr)
-    ux = ux / max(np.linalg.norm(ux), 1e-6)
-    uy = uy / max(np.linalg.norm(uy), 1e-6)
+    d = margin * quad_height(quad)
+    ux, uy = quad_axes(quad)
     return np.array([tl - d * ux - d * uy, tr + d * ux - d * uy, br + d * ux + d * uy, bl - d * ux + d * uy],
                     np.float32)
-
-
-def _flatten(gray: np.ndarray) -> np.ndarray:
-    """Stretch each neighbourhood (about a line high) between its own darkest
-    and lightest pixel, so one global threshold then splits ink from paper
-    along a line whose lighting changes. The floor on the stretch keeps blank
-    paper between words from being blown up into noise."""
-    k = max(3, int(gray.shape[0] * 0.9)) | 1
-    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
-    hi = cv2.dilate(gray, kernel).astype(np.float32)
-    lo = cv2.erode(gray, kernel).astype(np.float32)
-    p5, p95 = np.percentile(gray, [5, 95])
-    floor = max(8.0, 0.3 * float(p95 - p5))
-    out = (gray.astype(np.float32) - lo) / np.maximum(hi - lo, floor)
-    return np.clip(out * 255.0, 0, 255).astype(np.uint8)
-
-
-def _binarize(gray: np.ndarray, method: Binarize) -> np.ndarray:
-    if method == "local":
-        _, out = cv2.threshold(_flatten(gray), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-        return out
-    if method == "otsu":
-        _, out = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-        return out
-    if method == "adaptive":
-        block = max(3, (gray.shape[0] // 2) | 1)  # about half a line: follows shading along it
-        return cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, block, 10)
-    return gray
 
 
 def rectify(frame: np.ndarray, quad: np.ndarray, pad: float = ReaderSettings.pad,
@@ -188,7 +156,7 @@ def rectify(frame: np.ndarray, quad: np.ndarray, pad: float = ReaderSettings.pad
     """
     gray = to_gray(frame)
     q = _expand_quad(np.asarray(quad, np.float32).reshape(4, 2), margin)
-    w, h = _quad_size(q)
+    w, h = quad_size(q)
     if w < 1 or h < 1:
         raise ValueError(f"degenerate quad {q.tolist()}")
     scale = line_height / h
@@ -212,7 +180,7 @@ def rectify(frame: np.ndarray, quad: np.ndarray, pad: float = ReaderSettings.pad
         if np.count_nonzero(split) < split.size / 2:
             line = 255 - line
     else:
-        line = _binarize(line, binarize)
+        line = binarize_line(line, binarize)
         if np.count_nonzero(line) < line.size / 2:
             line = 255 - line
     p = max(1, int(round(pad * line_height)))
@@ -496,10 +464,11 @@ class LineReader:
         """Tesseract instances reading in parallel (the program engine: 1)."""
         return self._engine.workers if self._engine else 0
 
-    def rectify(self, frame: np.ndarray, quad: np.ndarray, binarize: Binarize | None = None) -> np.ndarray:
+    def rectify(self, frame: np.ndarray, quad: np.ndarray, binarize: Binarize | None = None,
+                line_height: int | None = None) -> np.ndarray:
         s = self.settings
-        return rectify(frame, quad, pad=s.pad, line_height=s.line_height, binarize=binarize or s.binarize,
-                       margin=s.margin)
+        return rectify(frame, quad, pad=s.pad, line_height=line_height or s.line_height,
+                       binarize=binarize or s.binarize, margin=s.margin)
 
     def read_images(self, images: list[np.ndarray]) -> list[LineReading]:
         """Read already rectified line images (dark text on light)."""
@@ -519,7 +488,7 @@ class LineReader:
         """
         if not quads:
             return []
-        got = self._read_cutouts(frame, quads, range(len(quads)), self.settings.binarize)
+        [got] = self._read_cutouts(frame, quads, range(len(quads)), self.settings.binarize)
         readings = [got.get(i, LineReading("", 0.0)) for i in range(len(quads))]
         if not retry:
             return readings
@@ -534,23 +503,41 @@ class LineReader:
         out = list(readings)
         if fb is None or fb == self.settings.binarize or not which:
             return out
-        for i, r in self._read_cutouts(frame, quads, which, fb).items():
+        for i, r in self._read_cutouts(frame, quads, which, fb)[0].items():
             if normalize_url(r.text) is not None:
                 out[i] = r
         return out
 
+    def read_lines_at(self, frame: np.ndarray, quads: list[np.ndarray],
+                      heights: Sequence[int]) -> list[list[LineReading]]:
+        """Each quad read once per line height in ``heights`` (the photo mode's
+        extra looks), all in one read so that parallel instances share the
+        work: ``result[k][i]`` is quad i cut out at ``heights[k]``."""
+        if not quads or not heights:
+            return [[] for _ in heights]
+        got = self._read_cutouts(frame, quads, range(len(quads)), self.settings.binarize, tuple(heights))
+        return [[g.get(i, LineReading("", 0.0)) for i in range(len(quads))] for g in got]
+
     def _read_cutouts(self, frame: np.ndarray, quads: list[np.ndarray], which: Iterable[int],
-                      binarize: Binarize) -> dict[int, LineReading]:
-        """Readings of the lines ``which``, all in one read; a degenerate quad
-        (zero width or height: a detector speck) is left out instead of
-        failing the whole frame's read."""
-        images: dict[int, np.ndarray] = {}
-        for i in which:
-            try:
-                images[i] = self.rectify(frame, quads[i], binarize=binarize)
-            except ValueError as e:
-                log.debug("skipping line %d: %s", i, e)
-        return dict(zip(images, self.read_images(list(images.values()))))
+                      binarize: Binarize, line_heights: Sequence[int | None] = (None,)) -> list[dict[int, LineReading]]:
+        """Readings of the lines ``which``, one dict per line height (None: the
+        settings'), all in one read; a degenerate quad (zero width or height:
+        a detector speck) is left out instead of failing the whole frame's read."""
+        gray = to_gray(frame)  # once per frame, not once per line
+        fitted = {i: fit_line(gray, quads[i]) if self.settings.fit_lines else quads[i] for i in which}
+        images: list[np.ndarray] = []
+        keys: list[tuple[int, int]] = []
+        for k, height in enumerate(line_heights):
+            for i, quad in fitted.items():
+                try:
+                    images.append(self.rectify(gray, quad, binarize=binarize, line_height=height))
+                    keys.append((k, i))
+                except ValueError as e:
+                    log.debug("skipping line %d: %s", i, e)
+        out: list[dict[int, LineReading]] = [{} for _ in line_heights]
+        for (k, i), r in zip(keys, self.read_images(images)):
+            out[k][i] = r
+        return out
 
     def ocr_page(self, frame: np.ndarray) -> str:
         """Whole-frame Tesseract with automatic page segmentation (the

@@ -24,16 +24,41 @@ def quad_height(quad: Quad) -> float:
     return (math.hypot(q[3][0] - q[0][0], q[3][1] - q[0][1]) + math.hypot(q[2][0] - q[1][0], q[2][1] - q[1][1])) / 2
 
 
-def quad_iou(a: Quad, b: Quad) -> float:
-    """Intersection over union of two quads (taken as their convex hulls)."""
+def quad_size(quad: Quad) -> tuple[float, float]:
+    """(width, height): the mean lengths of the top and bottom edges, and of the left and right ones."""
+    tl, tr, br, bl = np.asarray(quad, np.float32).reshape(4, 2)
+    return (float(np.linalg.norm(tr - tl)) + float(np.linalg.norm(br - bl))) / 2, quad_height(quad)
+
+
+def quad_axes(quad: Quad) -> tuple[np.ndarray, np.ndarray]:
+    """Unit vectors along the quad's line (left to right) and across it (top to bottom)."""
+    tl, tr, br, bl = np.asarray(quad, np.float32).reshape(4, 2)
+    ux = (tr - tl) + (br - bl)
+    uy = (bl - tl) + (br - tr)
+    return ux / max(float(np.linalg.norm(ux)), 1e-6), uy / max(float(np.linalg.norm(uy)), 1e-6)
+
+
+def _areas(a: Quad, b: Quad) -> tuple[float, float, float]:
+    """Areas of two quads (taken as their convex hulls) and of their intersection."""
     pa = np.asarray(a, np.float32).reshape(4, 2)
     pb = np.asarray(b, np.float32).reshape(4, 2)
     area_a, area_b = abs(cv2.contourArea(pa)), abs(cv2.contourArea(pb))
     if area_a <= 0 or area_b <= 0:
-        return 0.0
+        return area_a, area_b, 0.0
     inter, _ = cv2.intersectConvexConvex(cv2.convexHull(pa), cv2.convexHull(pb))
-    inter = max(float(inter), 0.0)
-    return inter / (area_a + area_b - inter)
+    return area_a, area_b, max(float(inter), 0.0)
+
+
+def quad_iou(a: Quad, b: Quad) -> float:
+    """Intersection over union of two quads (taken as their convex hulls)."""
+    area_a, area_b, inter = _areas(a, b)
+    return inter / (area_a + area_b - inter) if inter > 0 else 0.0
+
+
+def quad_overlap(a: Quad, b: Quad) -> float:
+    """Intersection over the smaller quad's area: 1 when one lies inside the other."""
+    area_a, area_b, inter = _areas(a, b)
+    return inter / min(area_a, area_b) if inter > 0 else 0.0
 
 
 def quads_box(quads: list[Quad]) -> tuple[float, float, float, float]:

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from edge_app.decode import decode, rasterize_targets
+from edge_app.decode import decode, merge_scales, rasterize_targets
 from edge_app.model_spec import ModelSpec, default_model_path, load_spec
 from edge_app.preprocess import ModelInput, preprocess
 from edge_app.results import quad_height, quad_iou
@@ -164,11 +164,16 @@ def match(preds: list[np.ndarray], gts: list[GtLink], iou_thr: float = 0.5) -> t
 
 
 def evaluate(items: Iterator[EvalItem], prob_fn: ProbFn, spec: ModelSpec, n_worst: int = 12,
-             progress: bool = True, total: int | None = None) -> EvalResult:
+             progress: bool = True, total: int | None = None, more: tuple[ProbFn, ...] = ()) -> EvalResult:
+    """``more``: the same model at other input sizes, whose detections are
+    added as photo mode adds them (``decode.merge_scales``)."""
     res = EvalResult()
     for item in tqdm(items, desc="evaluate", disable=not progress, total=total):
         prob, mi = prob_fn(item.image)
         dets = decode(prob, spec.decode, spec.output.stride, mi.scale_x, mi.scale_y)
+        for fn in more:
+            prob, mi = fn(item.image)
+            dets = merge_scales(dets, decode(prob, spec.decode, spec.output.stride, mi.scale_x, mi.scale_y))
         preds = [d.quad for d in dets]
         used, gt_match, ignore = match(preds, item.links)
         errors = 0
@@ -349,11 +354,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--realdocs", type=Path)
     ap.add_argument("--limit", type=int)
     ap.add_argument("--long-side", type=int)
+    ap.add_argument("--also-long-side", type=int, action="append", default=[],
+                    help="(.tflite) also detect at this input long side and add the lines only it finds, "
+                         "as photo mode does (PipelineSettings.photo_long_sides); repeatable")
     ap.add_argument("--out", type=Path, help="folder for worst-case pictures and metrics JSON")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     hook: Callable[[EvalItem], EvalItem] = lambda item: item  # noqa: E731
+    more: list[ProbFn] = []
+    if args.also_long_side and args.model.suffix != ".tflite":
+        ap.error("--also-long-side needs a .tflite model")
     if str(args.model) == "ceiling":
         spec = load_spec(args.spec or default_model_path())
         # The targets are exact bands: no thickness to correct.
@@ -362,7 +373,8 @@ def main(argv: list[str] | None = None) -> None:
         tag = "ceiling"
     elif args.model.suffix == ".tflite":
         fn, spec = tflite_prob_fn(args.model, args.threads, args.long_side)
-        tag = args.model.stem
+        more = [tflite_prob_fn(args.model, args.threads, ls)[0] for ls in args.also_long_side]
+        tag = args.model.stem + "".join(f"+{ls}" for ls in args.also_long_side)
     else:
         import tensorflow as tf
 
@@ -377,7 +389,7 @@ def main(argv: list[str] | None = None) -> None:
     ):
         if items is None:
             continue
-        res = evaluate(map(hook, items), fn, spec, total=total)
+        res = evaluate(map(hook, items), fn, spec, total=total, more=tuple(more))
         results[name] = res.summary()
         print(f"{name}: P={res.precision:.3f} R={res.recall:.3f} F1={res.f1:.3f} "
               f"(lines {res.tp + res.fn}, fp {res.fp}, link recall {res.links_found}/{res.links_total})")

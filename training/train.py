@@ -45,6 +45,9 @@ class TrainConfig:
     # The cosine schedule's length in epochs; longer than --epochs stops early on a
     # schedule meant for a longer run (what the shipped model did, see its card).
     schedule_epochs: int | None = None
+    # Start from this model's weights (a .keras file) instead of random ones: a second
+    # run with a fresh learning-rate schedule continues a finished one.
+    init: str | None = None
 
 
 def dice_loss(y: tf.Tensor, p: tf.Tensor) -> tf.Tensor:
@@ -101,6 +104,9 @@ def train(cfg: TrainConfig, model_cfg: ModelConfig | None = None, verbose: int =
     val_ds = val_ds.cache()
 
     model = build_model(model_cfg)
+    if cfg.init:
+        model.set_weights(keras.models.load_model(cfg.init, compile=False).get_weights())
+        print(f"starting from the weights of {cfg.init}", flush=True)
     total = (cfg.schedule_epochs or cfg.epochs) * cfg.steps_per_epoch
     sched = keras.optimizers.schedules.CosineDecay(cfg.lr, total, alpha=0.02, warmup_target=None)
     model.compile(optimizer=keras.optimizers.AdamW(sched, weight_decay=cfg.weight_decay),

@@ -1,0 +1,36 @@
+"""Decoding helpers: reading order and merging detections made at two input sizes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edge_app.decode import merge_scales, reading_order
+from edge_app.results import Detection, quad_overlap
+
+
+def _det(x0: float, y0: float, x1: float, y1: float, score: float = 0.95) -> Detection:
+    return Detection(np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32), score)
+
+
+def test_reading_order_is_top_to_bottom_then_left_to_right() -> None:
+    a, b, c = _det(300, 10, 400, 30), _det(10, 12, 200, 32), _det(10, 60, 200, 80)
+    assert [d.quad[0, 0] for d in reading_order([c, a, b])] == [10, 300, 10]
+
+
+def test_merge_keeps_the_first_size_and_adds_only_lines_it_missed() -> None:
+    first = [_det(10, 10, 300, 30), _det(10, 100, 200, 120)]
+    more = [
+        _det(12, 11, 305, 31),  # the same line, found again: dropped
+        _det(20, 101, 120, 119),  # a piece of a line already found: dropped
+        _det(10, 50, 250, 65),  # a small line only the larger input found: added
+    ]
+    merged = merge_scales(first, more)
+    assert len(merged) == 3
+    assert merged[0] is first[0] and merged[2] is first[1]  # reading order, first size's quads kept
+    np.testing.assert_array_equal(merged[1].quad, more[2].quad)
+
+
+def test_overlap_is_measured_against_the_smaller_quad() -> None:
+    big, inside = _det(0, 0, 100, 20).quad, _det(10, 5, 30, 15).quad
+    assert quad_overlap(big, inside) == 1.0
+    assert quad_overlap(big, _det(200, 0, 300, 20).quad) == 0.0
