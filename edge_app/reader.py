@@ -1,7 +1,8 @@
 """Reads the printed lines of links with Tesseract.
 
-Each link line the detector found is cut out of the FULL-resolution frame
-with a perspective warp, scaled to the text height Tesseract reads best,
+Each link line the detector found is first fitted to the printed line
+(``edge_app.line_fit``), then cut out of the FULL-resolution frame with a
+perspective warp, scaled to the text height Tesseract reads best,
 binarised and read as a single line. Reading only these lines, once per
 tracked link, is what keeps OCR at tens of milliseconds per frame instead
 of seconds for a whole page.
