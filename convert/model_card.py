@@ -36,6 +36,7 @@ def write_card(path: Path, info: dict) -> None:
         cells = " | ".join(f"{d['latency_ms_2_threads'][s]['p50_ms']:.1f}" for s in sizes)
         lat.append(f"| {name} | {d['size_bytes'] / 1024:.0f} KB | {cells} | {d['parity']['map_mae']:.4f} | {d['parity']['f1_drop']:+.4f} |")
     tr = info.get("training", {}).get("train", {})
+    net = info.get("training", {}).get("model", {})
     data = info.get("data", {})
     lines = [
         f"# Model card: {info['name']}",
@@ -112,7 +113,9 @@ def write_card(path: Path, info: dict) -> None:
         "## Training",
         f"Keras 3 / TensorFlow 2.21 on the CPU: {tr.get('epochs')} epochs x {tr.get('steps_per_epoch')} steps, "
         f"batch {tr.get('batch')}, {tr.get('crop')}x{tr.get('crop')} random crops, AdamW lr {tr.get('lr')} cosine, "
-        "BCE + dice on the link map, BCE on the text map.",
+        "BCE + dice on the link map, BCE on the text map."
+        + (f" Network: stem {net.get('stem')}, widths {net.get('widths')} and inverted residual blocks "
+           f"{net.get('repeats')} at strides 4, 8, 16, 32, FPN {net.get('fpn')}." if net else ""),
         "",
         "## Reproduce",
         "```",
