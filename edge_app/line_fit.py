@@ -7,13 +7,13 @@ the lines above and below. Tesseract reads both as a different URL. Fitting
 looks at the ink around the quad: the line's own band of rows (between the
 blank rows that separate it from its neighbours) sets the height, and along
 that band an end that cuts through ink is carried outward until a gap about
-as wide as a narrow word space. The quad never gets shorter: a URL has no
-spaces, so the gap that ends it is the first one outside the detection.
+as wide as a narrow word space. The quad never gets shorter along the line:
+a URL has no spaces, so the gap that ends it is the first one outside the
+detection.
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 import cv2
@@ -21,8 +21,6 @@ import numpy as np
 
 from edge_app.binarize import binarize
 from edge_app.results import Quad, quad_axes, quad_size
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
