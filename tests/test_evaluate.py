@@ -97,3 +97,22 @@ def test_height_ratio_measures_thick_bands_and_height_scale_undoes_it() -> None:
     before = [quad_height(d.quad) for d in decode(prob, SPEC.decode, 4, mi.scale_x, mi.scale_y)]
     after = [quad_height(d.quad) for d in decode(prob, fixed.decode, 4, mi.scale_x, mi.scale_y)]
     assert np.allclose(np.median(after), 24, atol=2.5) and np.median(before) > 28
+
+
+def test_a_second_input_size_adds_only_the_lines_the_first_missed() -> None:
+    # The first "size" sees the first two lines only, the second sees all four:
+    # merged, every line is found once (photo mode's rule, decode.merge_scales).
+    item = _page()
+
+    def partial(keep: int):
+        def fn(frame: np.ndarray) -> tuple[np.ndarray, ModelInput]:
+            mi = preprocess(frame, SPEC.input)
+            scale = np.array([mi.scale_x, mi.scale_y], np.float32)
+            quads = [q / scale for g in item.links[:keep] for q in g.quads]
+            return rasterize_targets(quads, mi.image.shape, 4, SPEC.decode).astype(np.float32), mi
+        return fn
+
+    alone = evaluate(iter([item]), partial(2), SPEC, progress=False)
+    merged = evaluate(iter([item]), partial(2), SPEC, progress=False, more=(partial(4),))
+    assert (alone.tp, alone.fn, alone.fp) == (2, 2, 0)
+    assert (merged.tp, merged.fn, merged.fp) == (4, 0, 0)
