@@ -204,12 +204,10 @@ class Pipeline:
                 looks[k].append((_joined([squeeze(more[i].text) for i in g]), min(more[i].confidence for i in g)))
         out: list[LinkReading] = []
         for g, seen in zip(groups, looks):
-            if len(seen) == 1:
-                out.append(LinkReading(g, seen[0][0], normalize_url(seen[0][0])))
-                continue
+            # One look votes for itself: its URL, or none.
             url = vote([t for t, _ in seen], [max(c, 1e-3) for _, c in seen]) or None
             # The raw text behind the winner: the most confident look that gives
-            # it (none when the vote went letter by letter).
+            # it (the URL itself when the vote went letter by letter).
             raw = max(((c, t) for t, c in seen if normalize_url(t) == url), default=(0.0, url))[1] if url \
                 else seen[0][0]
             out.append(LinkReading(g, raw, url))

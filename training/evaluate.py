@@ -362,7 +362,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     hook: Callable[[EvalItem], EvalItem] = lambda item: item  # noqa: E731
-    more: list[ProbFn] = []
+    more: tuple[ProbFn, ...] = ()
     if args.also_long_side and args.model.suffix != ".tflite":
         ap.error("--also-long-side needs a .tflite model")
     if str(args.model) == "ceiling":
@@ -373,7 +373,7 @@ def main(argv: list[str] | None = None) -> None:
         tag = "ceiling"
     elif args.model.suffix == ".tflite":
         fn, spec = tflite_prob_fn(args.model, args.threads, args.long_side)
-        more = [tflite_prob_fn(args.model, args.threads, ls)[0] for ls in args.also_long_side]
+        more = tuple(tflite_prob_fn(args.model, args.threads, ls)[0] for ls in args.also_long_side)
         tag = args.model.stem + "".join(f"+{ls}" for ls in args.also_long_side)
     else:
         import tensorflow as tf
@@ -389,7 +389,7 @@ def main(argv: list[str] | None = None) -> None:
     ):
         if items is None:
             continue
-        res = evaluate(map(hook, items), fn, spec, total=total, more=tuple(more))
+        res = evaluate(map(hook, items), fn, spec, total=total, more=more)
         results[name] = res.summary()
         print(f"{name}: P={res.precision:.3f} R={res.recall:.3f} F1={res.f1:.3f} "
               f"(lines {res.tp + res.fn}, fp {res.fp}, link recall {res.links_found}/{res.links_total})")
