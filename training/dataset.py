@@ -39,6 +39,15 @@ def load(folder: Path, limit: int | None = None, progress: bool = True) -> InMem
     return InMemoryData(images, maps)
 
 
+def load_many(folders: str, limit: int | None = None, progress: bool = True) -> InMemoryData:
+    """Comma-separated folders as one pool: each crop picks a frame uniformly,
+    so a folder's share of the crops is its share of the frames."""
+    parts = [load(Path(f), limit=limit, progress=progress) for f in folders.split(",") if f.strip()]
+    if not parts:
+        raise FileNotFoundError(f"no training folders in {folders!r}")
+    return InMemoryData([im for p in parts for im in p.images], [m for p in parts for m in p.maps])
+
+
 def crop_generator(data: InMemoryData, crop: int, seed: int, stride: int):
     """Endless random crops (crop x crop) aligned to the output stride."""
     rng = np.random.default_rng(seed)

@@ -709,11 +709,9 @@ def preview(data: Path, out: Path, count: int = 16, tile: int = 380, seed: int =
     while len(tiles) % 4:
         tiles.append(np.full_like(tiles[0], 255))
     sheet = np.vstack([np.hstack(tiles[i:i + 4]) for i in range(0, len(tiles), 4)])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    from PIL import Image
+    from training.preview import save_sheet
 
-    # A 256-colour palette keeps the committed sheet near 1 MB instead of 4.
-    Image.fromarray(sheet[..., ::-1]).quantize(256, method=Image.Quantize.FASTOCTREE).save(out, optimize=True)
+    save_sheet(out, sheet)
 
 
 # ------------------------------------------------------------------ CLI

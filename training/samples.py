@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from training.camera import CameraConfig, photograph, random_geometry, warp_image, warp_points
-from training.synth import SynthConfig, Synthesizer, _inside
+from training.synth import SynthConfig, Synthesizer, inside_frame
 
 PHOTO_CAMERA = CameraConfig(max_rotation_deg=6, wide_rotation_p=0.0, max_perspective=0.06, curl_p=0.3, max_curl_px=10,
                             blur_sigma=(0.0, 0.8), motion_blur_p=0.0, noise_sigma=(0.0, 0.015), jpeg_quality=(85, 95),
@@ -66,7 +66,7 @@ def make_clip(synth: Synthesizer, seed: int, frames: int, fps: int, path: Path) 
         frame, _ = photograph(np.random.default_rng(seed * 1000 + i), img, cfg.camera)
         writer.write(frame)
         seen = {ld.url for ld in page.links if ld.quads
-                and all(_inside(q, w, h) for q in (warp_points(q0, geo) for q0 in ld.quads))}
+                and all(inside_frame(q, w, h) for q in (warp_points(q0, geo) for q0 in ld.quads))}
         always = seen if always is None else always & seen
     writer.release()
     return sorted(always or [])

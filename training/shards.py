@@ -22,7 +22,7 @@ import time
 from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 from tqdm import tqdm
@@ -44,15 +44,19 @@ def _label_line(s: Sample) -> str:
     }, separators=(",", ":"))
 
 
-_worker: Synthesizer | None = None
+_worker: Any = None
+# What makes the samples: a picklable factory and its arguments (spawned
+# workers build their own); anything with ``make_sample(seed) -> Sample``.
+Source = tuple[Callable[..., Any], tuple]
 
 
-def _init_worker(config: SynthConfig) -> None:
-    global _worker  # one renderer (fonts loaded once) per worker process
+def _init_worker(source: Source) -> None:
+    global _worker  # one renderer (fonts or PDFs loaded once) per worker process
     import cv2
 
     cv2.setNumThreads(1)  # the pool already uses every core
-    _worker = Synthesizer(config)
+    factory, args = source
+    _worker = factory(*args)
 
 
 def _make(seed: int) -> tuple[bytes, str]:
@@ -71,6 +75,12 @@ def _versions() -> dict[str, str]:
     return out
 
 
+def _module_name() -> str:
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    return spec.name if spec is not None else "training.shards"
+
+
 def _git_commit() -> str | None:
     try:
         return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
@@ -79,9 +89,12 @@ def _git_commit() -> str | None:
         return None
 
 
-def build(out: Path, count: int, seed: int, workers: int, shard_size: int, config: SynthConfig | None = None,
-          progress: bool = True) -> dict:
+def build(out: Path, count: int, seed: int, workers: int, shard_size: int, config: Any = None,
+          progress: bool = True, source: Source | None = None) -> dict:
+    """``count`` samples in shards under ``out``; ``source`` defaults to the
+    page generator with ``config`` (a SynthConfig)."""
     config = config or SynthConfig()
+    source = source or (Synthesizer, (config,))
     out.mkdir(parents=True, exist_ok=True)
     from training.fonts import discover_fonts
 
@@ -95,10 +108,10 @@ def build(out: Path, count: int, seed: int, workers: int, shard_size: int, confi
             # spawn, not fork: a fork taken after OpenCV has started its thread
             # pool in this process can deadlock the child (it hung CI for 10 min).
             pool = stack.enter_context(mp.get_context("spawn").Pool(workers, initializer=_init_worker,
-                                                                    initargs=(config,)))
+                                                                    initargs=(source,)))
             results: Iterator[tuple[bytes, str]] = pool.imap(_make, seeds, chunksize=4)
         else:
-            _init_worker(config)
+            _init_worker(source)
             results = map(_make, seeds)
         for shard_i, start in enumerate(range(0, count, shard_size)):
             jpegs, labels = [], []
@@ -118,7 +131,7 @@ def build(out: Path, count: int, seed: int, workers: int, shard_size: int, confi
         "shard_size": shard_size, "config": asdict(config), "links": n_links,
         "fonts": sorted({f.name for f in fonts}), "font_faces": sum(1 + (f.italic is not None) + (f.bold is not None) for f in fonts),
         "versions": _versions(), "commit": _git_commit(),
-        "command": " ".join([Path(sys.executable).name, "-m", "training.shards"] + sys.argv[1:]),
+        "command": " ".join([Path(sys.executable).name, "-m", _module_name()] + sys.argv[1:]),
         "samples_per_second": round(count / elapsed, 2), "workers": workers,
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")

@@ -62,11 +62,11 @@ class Sample:
     meta: dict
 
 
-def _inside(q: np.ndarray, w: int, h: int, tol: float = 1.0) -> bool:
+def inside_frame(q: np.ndarray, w: int, h: int, tol: float = 1.0) -> bool:
     return bool((q[:, 0] >= -tol).all() and (q[:, 0] <= w + tol).all() and (q[:, 1] >= -tol).all() and (q[:, 1] <= h + tol).all())
 
 
-def _visible(q: np.ndarray, w: int, h: int) -> bool:
+def visible_in_frame(q: np.ndarray, w: int, h: int) -> bool:
     """Enough of the line is in the frame to be seen as link text (a long
     link can have its centre outside the frame and still show many characters)."""
     frame = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
@@ -102,13 +102,13 @@ class Synthesizer:
             if not ld.quads:
                 continue
             quads = [warp_points(q, geo) for q in ld.quads]
-            if not any(_visible(q, w, h) for q in quads):
+            if not any(visible_in_frame(q, w, h) for q in quads):
                 continue
-            partial = not all(_inside(q, w, h) for q in quads)
+            partial = not all(inside_frame(q, w, h) for q in quads)
             style = dict(ld.style)
             style["xheight"] = round(xh, 2)
             links.append(LinkLabel(ld.url, ld.kind, quads, partial, style, list(ld.parts)))
-        text_quads = [q2 for q in page.text_quads if _visible(q2 := warp_points(q, geo), w, h)]
+        text_quads = [q2 for q in page.text_quads if visible_in_frame(q2 := warp_points(q, geo), w, h)]
         meta = {"seed": seed, "xheight": round(xh, 3), "zoom": round(zoom, 3), "size": [w, h]}
         return Sample(image=image, jpeg=jpeg, links=links, text_quads=text_quads, meta=meta)
 

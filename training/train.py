@@ -22,7 +22,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from training.dataset import load, make_dataset  # noqa: E402
+from training.dataset import load, load_many, make_dataset  # noqa: E402
 from training.model import ModelConfig, build_model  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class TrainConfig:
-    data: str = "data/synth/train"
+    data: str = "data/synth/train"  # comma-separated folders are mixed
     val: str = "data/synth/val"
     out: str = "runs/main"
     crop: int = 256
@@ -97,7 +97,7 @@ def train(cfg: TrainConfig, model_cfg: ModelConfig | None = None, verbose: int =
     (out / "settings.json").write_text(json.dumps({"train": asdict(cfg), "model": asdict(model_cfg)}, indent=2) + "\n")
     keras.utils.set_random_seed(cfg.seed)
 
-    train_data = load(Path(cfg.data), limit=cfg.limit, progress=verbose > 0)
+    train_data = load_many(cfg.data, limit=cfg.limit, progress=verbose > 0)
     val_data = load(Path(cfg.val), limit=None if cfg.limit is None else max(8, cfg.limit // 10), progress=verbose > 0)
     ds = make_dataset(train_data, cfg.crop, cfg.batch, cfg.seed)
     val_ds = make_dataset(val_data, cfg.crop, cfg.batch, cfg.seed + 1).take(max(1, min(40, len(val_data) // cfg.batch)))
