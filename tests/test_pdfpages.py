@@ -10,6 +10,7 @@ import pytest
 pymupdf = pytest.importorskip("pymupdf")
 
 from training.pdfpages import TRAIN_PACKAGES, PdfPagesConfig, PdfPageSynthesizer, build_index  # noqa: E402
+from training.synth import IGNORE, targets  # noqa: E402
 from training.realdocs import DOC_PACKAGES, DocSource  # noqa: E402
 from training.shards import build, digest, read_dataset  # noqa: E402
 
@@ -23,7 +24,7 @@ def _make_pdf(path, link_color=(0, 0, 0)) -> None:
         page = doc.new_page(width=595, height=842)
         y = 140.0
         for text in ["Some prose before the link.", URLS[0], "Another line of words here.",
-                     f"Start {BARE} to try it.", URLS[1], "And the end of the page."]:
+                     f"Start {BARE} to try it.", URLS[1], "Read model.json or doi:10.1000/182 first."]:
             color = link_color if text in URLS else (0, 0, 0)
             page.insert_text((70, y), text, fontsize=14, fontname=font, color=color)
             y += 22
@@ -116,3 +117,46 @@ def test_training_mixes_comma_separated_folders(pages, tmp_path) -> None:
     assert any(m[..., 0].any() for m in mixed.maps[2:])  # the PDF frames bring link targets
     with pytest.raises(FileNotFoundError):
         load_many(f"{tmp_path / 'synth'},{tmp_path / 'nothing'}", progress=False)
+
+
+def test_lookalikes_are_ignored_not_negatives(pages) -> None:
+    """With ignore_lookalikes, the bare host, the file name and the DOI are
+    marked IGNORE in the link target (outside every link), the links stay 1,
+    and the text target still holds all of them."""
+    plain = PdfPageSynthesizer(PdfPagesConfig(), pages)
+    marked = PdfPageSynthesizer(PdfPagesConfig(ignore_lookalikes=True), pages)
+    seen = 0
+    for seed in range(12):
+        a, b = plain.make_sample(seed), marked.make_sample(seed)
+        assert "ignore_quads" not in a.meta and a.jpeg == b.jpeg
+        ign = [np.asarray(q, np.float32) for q in b.meta.get("ignore_quads", [])]
+        _img, m_plain = targets(a.image, a.links, a.text_quads)
+        _img, m = targets(b.image, b.links, b.text_quads, ignore_quads=ign)
+        assert ((m[..., 0] == 1) == (m_plain[..., 0] == 1)).all()  # links untouched
+        assert (m[..., 1] == m_plain[..., 1]).all()  # text untouched
+        assert set(np.unique(m[..., 0])) <= {0, 1, IGNORE}
+        if ign:
+            seen += 1
+            assert (m[..., 0] == IGNORE).any()
+    assert seen >= 4
+
+
+@pytest.mark.slow
+def test_loss_does_not_see_ignored_pixels() -> None:
+    tf = pytest.importorskip("tensorflow")
+    from training.train import make_loss
+
+    rng = np.random.default_rng(0)
+    y = np.zeros((2, 16, 16, 2), np.float32)
+    y[:, 4:6, 2:12, 0] = 1.0
+    y[:, 10:12, 2:12, 0] = IGNORE
+    y[..., 1] = (y[..., 0] > 0).astype(np.float32)
+    p = rng.uniform(0.05, 0.95, y.shape).astype(np.float32)
+    q = p.copy()
+    q[:, 10:12, 2:12, 0] = rng.uniform(0.05, 0.95, (2, 2, 10))  # anything under the ignored pixels
+    loss = make_loss(0.5)
+    a, b = loss(tf.constant(y), tf.constant(p)).numpy(), loss(tf.constant(y), tf.constant(q)).numpy()
+    assert np.allclose(a, b)
+    y_neg = y.copy()
+    y_neg[:, 10:12, 2:12, 0] = 0.0  # the same pixels as negatives do count
+    assert not np.allclose(loss(tf.constant(y_neg), tf.constant(p)).numpy(), loss(tf.constant(y_neg), tf.constant(q)).numpy())

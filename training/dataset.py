@@ -31,7 +31,7 @@ def load(folder: Path, limit: int | None = None, progress: bool = True) -> InMem
         if limit is not None and i >= limit:
             break
         bgr = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
-        img, m = targets(bgr, links, tq, stride)
+        img, m = targets(bgr, links, tq, stride, ignore_quads=_meta.get("ignore_quads"))
         images.append(img)
         maps.append(m)
     if not images:

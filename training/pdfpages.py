@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,8 +73,13 @@ class PdfPagesConfig:
     docs_per_package: int = 80  # spread over each package's PDFs
     pages_per_doc: int = 100  # spread over each PDF
     max_doc_pages: int = 1500
+    # Mark link look-alikes "ignore" for the loss instead of "not a link".
+    ignore_lookalikes: bool = False
     camera: CameraConfig = field(default_factory=CameraConfig)
 
+
+# A word with a dot, slash or colon between letters or digits, or a DOI.
+LOOKALIKE = re.compile(r"[A-Za-z0-9][./:][A-Za-z0-9]|^\W*doi", re.IGNORECASE)
 
 # ------------------------------------------------------------------ index
 def _spread(n: int, k: int) -> list[int]:
@@ -202,11 +208,18 @@ class PdfPageSynthesizer:
             partial = not all(inside_frame(q, w, h) for q in quads)
             style = {"source": "pdf", "package": entry["package"], "xheight": round(xh, 2)}
             links.append(LinkLabel(ln["url"], _kind(ln["parts"][0]), quads, partial, style, list(ln["parts"])))
-        text_quads = [q for wd in page.get_text("words", clip=clip)
-                      if visible_in_frame(q := to_frame(wd[:4]), w, h)]
+        words = [(wd[:4], wd[4], q) for wd in page.get_text("words", clip=clip)
+                 if visible_in_frame(q := to_frame(wd[:4]), w, h)]
+        link_boxes = [pymupdf.Rect(b) for ln in entry["links"] if not ln["ambiguous"] for b in ln["boxes"]]
+        # Look-alikes (DOIs, file names, paths, bare hosts no annotation confirms):
+        # the text layer cannot say they are not links, so the loss ignores them.
+        ignore = ambiguous + [q for box, text, q in words if cfg.ignore_lookalikes and LOOKALIKE.search(text)
+                              and not any(pymupdf.Rect(box).intersects(b) for b in link_boxes)]
         meta = {"seed": seed, "xheight": round(xh, 3), "zoom": round(zoom, 3), "size": [w, h],
                 "pdf": Path(entry["pdf"]).name, "package": entry["package"], "page": entry["page"] + 1}
-        return Sample(image=image, jpeg=jpeg, links=links, text_quads=text_quads + ambiguous, meta=meta)
+        if cfg.ignore_lookalikes and ignore:
+            meta["ignore_quads"] = [np.round(q, 1).tolist() for q in ignore]
+        return Sample(image=image, jpeg=jpeg, links=links, text_quads=[q for _, _, q in words] + ambiguous, meta=meta)
 
 
 # ------------------------------------------------------------------ CLI
@@ -220,10 +233,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=3)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--shard-size", type=int, default=500)
+    ap.add_argument("--ignore-lookalikes", action="store_true",
+                    help="label link look-alikes (DOIs, file names, paths) 'ignore' rather than 'not a link'")
     ap.add_argument("--preview", type=Path, help="also write a contact sheet of 16 frames with their labels here")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    cfg = PdfPagesConfig()
+    cfg = PdfPagesConfig(ignore_lookalikes=args.ignore_lookalikes)
     try:
         sources = fetch_packages(args.src, TRAIN_PACKAGES)
         args.out.mkdir(parents=True, exist_ok=True)

@@ -113,10 +113,17 @@ class Synthesizer:
         return Sample(image=image, jpeg=jpeg, links=links, text_quads=text_quads, meta=meta)
 
 
+# Link-map value of a pixel the loss ignores: text that looks like a link but
+# is not labelled one either way (training.pdfpages' look-alikes).
+IGNORE = 2
+
+
 def targets(image: np.ndarray, links: list[LinkLabel], text_quads: list[np.ndarray], stride: int = 4,
-            input_spec: InputSpec | None = None, decode_spec: DecodeSpec | None = None) -> tuple[np.ndarray, np.ndarray]:
+            input_spec: InputSpec | None = None, decode_spec: DecodeSpec | None = None,
+            ignore_quads: list[np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Model input (gray uint8) and target maps (link, text) at ``stride``,
-    through the runtime's own preprocessing and the decoder's own shrink rule."""
+    through the runtime's own preprocessing and the decoder's own shrink rule.
+    ``ignore_quads`` mark link-map pixels outside every link as IGNORE."""
     spec = input_spec or InputSpec()
     h, w = image.shape[:2]
     mi = preprocess(image, spec, long_side=max(w, h))  # training frames are already at network scale
@@ -130,4 +137,7 @@ def targets(image: np.ndarray, links: list[LinkLabel], text_quads: list[np.ndarr
     link_map = rasterize_targets(link_quads, mi.image.shape, stride, dspec)
     text_map = rasterize_targets([to_input(q) for q in text_quads], mi.image.shape, stride, dspec)
     text_map = np.maximum(text_map, link_map)
+    if ignore_quads:
+        ignore = rasterize_targets([to_input(np.asarray(q, np.float32)) for q in ignore_quads], mi.image.shape, stride, dspec)
+        link_map = np.where((link_map == 0) & (ignore > 0), IGNORE, link_map).astype(np.uint8)
     return mi.image, np.stack([link_map, text_map], axis=-1)

@@ -24,6 +24,7 @@ import tensorflow as tf  # noqa: E402
 
 from training.dataset import load, load_many, make_dataset  # noqa: E402
 from training.model import ModelConfig, build_model  # noqa: E402
+from training.synth import IGNORE  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -60,16 +61,21 @@ def make_loss(text_weight: float):
 
     def loss(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
         p = tf.clip_by_value(y_pred, 1e-6, 1 - 1e-6)
-        bce = -(y_true * tf.math.log(p) + (1 - y_true) * tf.math.log(1 - p))
-        link = tf.reduce_mean(bce[..., 0], axis=[1, 2]) * 2.0 + dice_loss(y_true[..., 0], p[..., 0])
-        text = tf.reduce_mean(bce[..., 1], axis=[1, 2])
+        # Link-map pixels marked IGNORE (look-alikes) count neither way.
+        keep = tf.cast(y_true[..., 0] < IGNORE, tf.float32)
+        y_link = y_true[..., 0] * keep
+        bce_link = -(y_link * tf.math.log(p[..., 0]) + (1 - y_link) * tf.math.log(1 - p[..., 0])) * keep
+        link = tf.reduce_mean(bce_link, axis=[1, 2]) * 2.0 + dice_loss(y_link, p[..., 0] * keep)
+        y_text = y_true[..., 1]
+        text = tf.reduce_mean(-(y_text * tf.math.log(p[..., 1]) + (1 - y_text) * tf.math.log(1 - p[..., 1])), axis=[1, 2])
         return link + text_weight * text
 
     return loss
 
 
 def link_dice(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
-    return 1.0 - tf.reduce_mean(dice_loss(y_true[..., 0], tf.cast(y_pred[..., 0] > 0.5, tf.float32)))
+    keep = tf.cast(y_true[..., 0] < IGNORE, tf.float32)
+    return 1.0 - tf.reduce_mean(dice_loss(y_true[..., 0] * keep, tf.cast(y_pred[..., 0] > 0.5, tf.float32) * keep))
 
 
 class TimeLog(keras.callbacks.Callback):
