@@ -16,7 +16,11 @@ through ``training.camera`` (the synthetic pages' camera), not realdocs'
     python -m training.pdfpages --out data/pdftrain --count 4000
 
 writes shards in the generator's format (``training.shards``), so training
-mixes them in with ``--data data/synth/train,data/pdftrain``.
+mixes them in with ``--data data/synth/train,data/pdftrain``. The text layer
+says what is a link, not what is not: ``--ignore-lookalikes`` marks words that
+look like one (DOIs, file names, paths) "ignore" for the loss instead of
+"not a link" (``training.synth.IGNORE``). Both runs are written up in the
+model card's notes; neither was shipped.
 """
 
 from __future__ import annotations
