@@ -37,6 +37,7 @@ import numpy as np
 from tqdm import tqdm
 
 from training.camera import CameraConfig, photograph, random_geometry, warp_image, warp_points
+from training.evaluate import link_kind
 from training.realdocs import DOC_PACKAGES, DocSource, RealDocsError, fetch_packages, page_links
 from training.synth import LinkLabel, Sample, inside_frame, visible_in_frame
 
@@ -121,14 +122,6 @@ def build_index(sources: list[DocSource], cfg: PdfPagesConfig, progress: bool = 
     return pages
 
 
-def _kind(printed: str) -> str:
-    p = printed.lower()
-    for k in ("https", "http", "ftp"):
-        if p.startswith(k + ":"):
-            return k
-    return "www" if p.startswith("www.") else "bare"
-
-
 # ------------------------------------------------------------------ frames
 class PdfPageSynthesizer:
     """``make_sample(seed)``: one training frame of a real page, deterministic for a seed."""
@@ -211,18 +204,19 @@ class PdfPageSynthesizer:
                 continue
             partial = not all(inside_frame(q, w, h) for q in quads)
             style = {"source": "pdf", "package": entry["package"], "xheight": round(xh, 2)}
-            links.append(LinkLabel(ln["url"], _kind(ln["parts"][0]), quads, partial, style, list(ln["parts"])))
+            links.append(LinkLabel(ln["url"], link_kind(ln["parts"][0]), quads, partial, style, list(ln["parts"])))
         words = [(wd[:4], wd[4], q) for wd in page.get_text("words", clip=clip)
                  if visible_in_frame(q := to_frame(wd[:4]), w, h)]
-        link_boxes = [pymupdf.Rect(b) for ln in entry["links"] if not ln["ambiguous"] for b in ln["boxes"]]
-        # Look-alikes (DOIs, file names, paths, bare hosts no annotation confirms):
-        # the text layer cannot say they are not links, so the loss ignores them.
-        ignore = ambiguous + [q for box, text, q in words if cfg.ignore_lookalikes and LOOKALIKE.search(text)
-                              and not any(pymupdf.Rect(box).intersects(b) for b in link_boxes)]
         meta = {"seed": seed, "xheight": round(xh, 3), "zoom": round(zoom, 3), "size": [w, h],
                 "pdf": Path(entry["pdf"]).name, "package": entry["package"], "page": entry["page"] + 1}
-        if cfg.ignore_lookalikes and ignore:
-            meta["ignore_quads"] = [np.round(q, 1).tolist() for q in ignore]
+        if cfg.ignore_lookalikes:
+            # Look-alikes (DOIs, file names, paths, bare hosts no annotation confirms):
+            # the text layer cannot say they are not links, so the loss ignores them.
+            link_boxes = [pymupdf.Rect(b) for ln in entry["links"] if not ln["ambiguous"] for b in ln["boxes"]]
+            ignore = ambiguous + [q for box, text, q in words if LOOKALIKE.search(text)
+                                  and not any(pymupdf.Rect(box).intersects(b) for b in link_boxes)]
+            if ignore:
+                meta["ignore_quads"] = [np.round(q, 1).tolist() for q in ignore]
         return Sample(image=image, jpeg=jpeg, links=links, text_quads=[q for _, _, q in words] + ambiguous, meta=meta)
 
 
