@@ -36,6 +36,7 @@ from training.evaluate import (  # noqa: E402
     synth_items,
     tflite_prob_fn,
     tune_decode,
+    tuning_items,
 )
 
 log = logging.getLogger("convert")
@@ -70,7 +71,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--parity-count", type=int, default=60)
     ap.add_argument("--tfjs", action="store_true", help="also export a TF.js graph model (separate environment)")
     ap.add_argument("--skip-eval", action="store_true")
-    ap.add_argument("--tune", type=Path, help="synthetic split of its own (not --data) to pick the decoding thresholds on")
+    ap.add_argument("--tune", help="split(s) of their own (not --data) to pick the decoding thresholds on, comma-separated "
+                                   "and pooled (e.g. data/synth/tune,data/pdftune); the first also sets height_scale")
     ap.add_argument("--long-side", type=int, default=960,
                     help="input long side written to the sidecar without --tune (default 960: at 640 the stride-4 "
                          "map merges small lines; see python -m training.evaluate --model ceiling)")
@@ -108,7 +110,7 @@ def main(argv: list[str] | None = None) -> None:
     spec.save(paths["int8"].with_suffix(".json"))  # the evaluator reads the sidecar
     if args.tune:
         fns = {ls: tflite_prob_fn(paths["int8"], long_side=ls)[0] for ls in args.tune_long_sides}
-        tuned = tune_decode(synth_items(args.tune), fns, spec)
+        tuned = tune_decode(tuning_items(args.tune), fns, spec)
         spec = replace(spec, input=replace(spec.input, long_side=tuned.long_side),
                        decode=replace(spec.decode, threshold=tuned.threshold, min_score=tuned.min_score))
         spec.save(paths["int8"].with_suffix(".json"))
@@ -119,7 +121,9 @@ def main(argv: list[str] | None = None) -> None:
         log.info("tuned on %s: long side %d, threshold %.2f, min_score %.2f (F1 %.3f)", args.tune,
                  tuned.long_side, tuned.threshold, tuned.min_score, tuned.f1)
         fn, _ = tflite_prob_fn(paths["int8"])  # reads the sidecar just saved
-        ratio, pairs = height_ratio(synth_items(args.tune), fn, spec)
+        # The synthetic split's quads are the ones the reader's line fit was
+        # tuned against; the PDF text layer's word boxes are drawn differently.
+        ratio, pairs = height_ratio(synth_items(Path(args.tune.split(",")[0])), fn, spec)
         spec = replace(spec, decode=replace(spec.decode, height_scale=round(ratio, 3)))
         spec.save(paths["int8"].with_suffix(".json"))
         report["decode_tuning"]["height_scale"] = {"value": round(ratio, 3), "pairs": pairs}

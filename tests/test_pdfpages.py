@@ -9,7 +9,7 @@ import pytest
 
 pymupdf = pytest.importorskip("pymupdf")
 
-from training.pdfpages import TRAIN_PACKAGES, PdfPagesConfig, PdfPageSynthesizer, build_index  # noqa: E402
+from training.pdfpages import TRAIN_PACKAGES, TUNE_PACKAGES, PdfPagesConfig, PdfPageSynthesizer, build_index  # noqa: E402
 from training.synth import IGNORE, targets  # noqa: E402
 from training.realdocs import DOC_PACKAGES, DocSource  # noqa: E402
 from training.shards import build, digest, read_dataset  # noqa: E402
@@ -47,9 +47,10 @@ def pages(pdfs):
     return build_index([DocSource(pdfs[0], "local", "-")], PdfPagesConfig(), progress=False)
 
 
-def test_training_packages_are_not_validation_packages() -> None:
-    assert TRAIN_PACKAGES
-    assert not {n for n, _ in TRAIN_PACKAGES} & {n for n, _ in DOC_PACKAGES}
+def test_training_tuning_and_validation_packages_are_disjoint() -> None:
+    sets = [{n for n, _ in pkgs} for pkgs in (TRAIN_PACKAGES, TUNE_PACKAGES, DOC_PACKAGES)]
+    assert all(sets)
+    assert sum(map(len, sets)) == len(set().union(*sets))
 
 
 def test_index_keeps_pages_with_links(pages) -> None:
@@ -102,6 +103,36 @@ def test_shards_from_pdf_pages_are_deterministic(pages, tmp_path) -> None:
     assert m["count"] == 5 and len(rows) == 5
     assert all(meta["package"] == "local" for _j, _links, _tq, meta in rows)
     assert any(links for _j, links, _tq, _m in rows)
+
+
+def test_tuning_items_score_unconfirmed_bare_hosts_neither_way(pages, tmp_path) -> None:
+    """A detection on the bare host no annotation confirms is neither a hit
+    nor a false alarm (as in realdocs); one on prose still is a false alarm."""
+    from edge_app.results import quad_iou
+    from training.evaluate import match, tuning_items
+
+    source = (PdfPageSynthesizer, (PdfPagesConfig(), pages))
+    build(tmp_path / "t", count=6, seed=5, workers=1, shard_size=6, progress=False, source=source)
+    build(tmp_path / "u", count=2, seed=6, workers=1, shard_size=6, progress=False, source=source)
+    folders = f"{tmp_path / 't'},{tmp_path / 'u'}"
+    items = list(tuning_items(folders))
+    assert len(items) == 8 and len(list(tuning_items(folders, limit=1))) == 2
+    rows = {f"synth-{meta['seed']}": (tq, meta) for _j, _l, tq, meta in read_dataset(tmp_path / "t")}
+    checked = 0
+    for item in items[:6]:
+        tq, meta = rows[item.name]
+        unscored = [g.quads[0] for g in item.links if g.partial and not g.url]
+        assert len(unscored) == len(meta.get("ambiguous_quads", []))
+        scored = [q for g in item.links if not g.partial for q in g.quads]
+        prose = [q for q in tq if all(quad_iou(q, u) < 0.1 for u in unscored + scored)]
+        if not unscored or not prose:
+            continue
+        used, gt_match, ignore = match(unscored + prose[:1], item.links)
+        # Matched to a partial link or overlapping one: evaluate counts it neither way.
+        neither = ignore | {pi for (li, _qi), pi in gt_match.items() if item.links[li].partial}
+        assert set(range(len(unscored))) <= neither and len(unscored) not in used | ignore
+        checked += 1
+    assert checked
 
 
 @pytest.mark.slow

@@ -130,12 +130,50 @@ def test_sharper_view_triggers_a_reread() -> None:
 
 
 def test_reads_are_capped_and_unreadable_lines_are_retried_slowly() -> None:
-    tr = Tracker(TrackerSettings(stable_frames=1, max_reads=3, retry_frames=5))
+    tr = Tracker(TrackerSettings(stable_frames=1, max_reads=3, retry_frames=5, max_blind_retries=5))
     img = blank()
     reads = _read_rounds(tr, [img] * 40, [[det(50, 100)]] * 40, "")  # never any text
     assert sum(reads) == 3  # first read + 2 retries, then capped
     assert reads[0] == 1 and reads[1:5] == [0, 0, 0, 0]
     assert tr.tracks[0].state == "done"
+
+
+def test_same_view_is_retried_only_max_blind_retries_times() -> None:
+    tr = Tracker(TrackerSettings(stable_frames=1, max_reads=4, retry_frames=5, max_blind_retries=1))
+    reads = _read_rounds(tr, [blank()] * 40, [[det(50, 100)]] * 40, "")
+    assert [i for i, n in enumerate(reads) if n] == [0, 5]
+    assert tr.tracks[0].state == "reading"  # not given up: a larger view is read
+    reads = _read_rounds(tr, [blank()] * 2, [[det(50, 100, h=40)]] * 2, "")
+    assert reads == [1, 0]
+
+
+def _text_frame(blur: float) -> np.ndarray:
+    img = blank()
+    cv2.putText(img, "https://example.org/x", (55, 125), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 2)
+    return cv2.GaussianBlur(img, (0, 0), blur) if blur else img
+
+
+def test_a_motion_blurred_view_is_not_read() -> None:
+    tr = Tracker(TrackerSettings(stable_frames=2, blur_tolerance=0.7))
+    sharp, blurred = _text_frame(0), _text_frame(2.5)
+    d = [det(50, 100)]
+    assert sharpness(blurred, d[0].quad) < 0.3 * sharpness(sharp, d[0].quad)
+    # Seen sharp, then due in a blurred frame: it waits for a sharp one.
+    reads = _read_rounds(tr, [sharp, blurred, blurred, sharp], [d] * 4, "")
+    assert reads == [0, 0, 0, 1]
+    # Without the gate it is read at once.
+    tr = Tracker(TrackerSettings(stable_frames=2, blur_tolerance=0.0))
+    assert _read_rounds(tr, [sharp, blurred, blurred, sharp], [d] * 4, "") == [0, 1, 0, 1]
+
+
+def test_a_line_that_only_gets_blurrier_is_still_read() -> None:
+    # Seen sharp once (not yet read), then only blurred (4 % of that sharpness).
+    tr = Tracker(TrackerSettings(stable_frames=2, blur_tolerance=0.7, sharpness_decay=0.8))
+    frames = [_text_frame(0)] + [_text_frame(1.2)] * 30
+    reads = _read_rounds(tr, frames, [[det(50, 100)]] * len(frames), "")
+    first = reads.index(1)
+    # The old peak fades: read once 0.8**n * 0.7 < 0.04 (n = 13), not before.
+    assert 12 <= first <= 16 and sum(reads) >= 1
 
 
 def test_disagreeing_readings_are_voted() -> None:

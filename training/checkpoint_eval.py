@@ -3,7 +3,7 @@
     python -m training.checkpoint_eval runs/main/final.keras runs/wrap/final.keras
 
 For each Keras model: the decoding threshold and min_score are tuned for it
-on the first ``--tune-limit`` images of the tuning split (input long side
+on the first ``--tune-limit`` images of each tuning split (input long side
 from the shipped sidecar), then it is scored on the real-documents set and on
 the first ``--synth-limit`` images of the synthetic validation split, and the
 real documents' link lines are split into one-line links and pieces of
@@ -26,7 +26,7 @@ import keras  # noqa: E402
 
 from edge_app.decode import decode  # noqa: E402
 from edge_app.model_spec import ModelSpec, default_model_path, load_spec  # noqa: E402
-from training.evaluate import EvalItem, ProbFn, evaluate, keras_prob_fn, match, realdocs_items, synth_items, tune_decode  # noqa: E402
+from training.evaluate import EvalItem, ProbFn, evaluate, keras_prob_fn, match, realdocs_items, synth_items, tune_decode, tuning_items  # noqa: E402
 
 SHORT_PIECE = 8  # characters
 
@@ -59,7 +59,7 @@ def wrapped_recall(folder: Path, items: list[EvalItem], prob_fn: ProbFn, spec: M
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("models", type=Path, nargs="+", help=".keras files (checkpoints or final.keras)")
-    ap.add_argument("--tune", type=Path, default=Path("data/synth/tune"))
+    ap.add_argument("--tune", default="data/synth/tune", help="tuning split(s), comma-separated (pooled)")
     ap.add_argument("--synth", type=Path, default=Path("data/synth/val"))
     ap.add_argument("--realdocs", type=Path, default=Path("data/realdocs"))
     ap.add_argument("--tune-limit", type=int, default=150)
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
     for path in args.models:
         model = keras.models.load_model(path, compile=False)
         fn = keras_prob_fn(model, base, long_side)
-        t = tune_decode(synth_items(args.tune, args.tune_limit), {long_side: fn}, base, progress=False)
+        t = tune_decode(tuning_items(args.tune, args.tune_limit), {long_side: fn}, base, progress=False)
         spec = replace(base, decode=replace(base.decode, threshold=t.threshold, min_score=t.min_score))
         # The real-documents maps are computed once and decoded twice.
         real_maps = {id(item.image): fn(item.image) for item in real_items}

@@ -74,7 +74,18 @@ def synth_items(folder: Path, limit: int | None = None) -> Iterator[EvalItem]:
         for ln in links:
             tags = {k: bool(ln.style.get(k)) for k in ("wrapped", "inverted", "italic", "mono", "underline", "colored")}
             gts.append(GtLink(ln.url, ln.quads, ln.partial, tags))
+        # Bare hosts on real pages that no annotation confirms (training.pdfpages):
+        # maybe links, maybe not, so scored neither way, like a link cut by the frame.
+        gts += [GtLink("", [np.asarray(q, np.float32)], True) for q in meta.get("ambiguous_quads", [])]
         yield EvalItem(f"synth-{meta['seed']}", img, gts)
+
+
+def tuning_items(folders: str | Path, limit: int | None = None) -> Iterator[EvalItem]:
+    """The tuning splits of ``folders`` ("a,b": e.g. the synthetic one and
+    real typography from ``training.pdfpages --split tune``), ``limit`` images
+    from each, one after the other: thresholds are chosen on their pooled F1."""
+    for folder in str(folders).split(","):
+        yield from synth_items(Path(folder), limit)
 
 
 def realdocs_items(folder: Path, limit: int | None = None) -> Iterator[EvalItem]:

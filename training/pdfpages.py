@@ -21,6 +21,12 @@ says what is a link, not what is not: ``--ignore-lookalikes`` marks words that
 look like one (DOIs, file names, paths) "ignore" for the loss instead of
 "not a link" (``training.synth.IGNORE``). Both runs are written up in the
 model card's notes; neither was shipped.
+
+    python -m training.pdfpages --split tune --out data/pdftune --src data/pdftune_src --count 600 --seed 11
+
+photographs pages of other packages (``TUNE_PACKAGES``: in neither the
+training nor the validation list) as a tuning split of real typography:
+``--tune data/synth/tune,data/pdftune`` chooses decoding thresholds on both.
 """
 
 from __future__ import annotations
@@ -64,8 +70,22 @@ TRAIN_PACKAGES: tuple[tuple[str, str], ...] = (
     ("r-cran-zoo", "1.8-11-1"),
     ("r-cran-sandwich", "3.0-2-1"),
 )
-if {n for n, _ in TRAIN_PACKAGES} & {n for n, _ in DOC_PACKAGES}:
-    raise RuntimeError("a training package is also a real-documents (validation) package")
+# The tuning split's packages (``--split tune``): real typography that neither
+# training nor the real-documents validation set has seen, to choose decoding
+# thresholds on (the synthetic tuning split alone picks for synthetic pages).
+TUNE_PACKAGES: tuple[tuple[str, str], ...] = (
+    ("glpk-doc", "5.0-1"),
+    ("ngspice-doc", "39.3+ds-1"),
+    ("pari-doc", "2.15.2-1"),
+    ("texlive-metapost-doc", "2022.20230122-3"),
+    ("texlive-science-doc", "2022.20230122-4"),
+    ("r-cran-xts", "0.13.0-1"),
+    ("r-cran-mvtnorm", "1.1-3-1+b1"),
+)
+SPLITS: dict[str, tuple[tuple[str, str], ...]] = {"train": TRAIN_PACKAGES, "tune": TUNE_PACKAGES}
+_names = [{n for n, _ in pkgs} for pkgs in (TRAIN_PACKAGES, TUNE_PACKAGES, DOC_PACKAGES)]
+if any(a & b for i, a in enumerate(_names) for b in _names[i + 1:]):
+    raise RuntimeError("a package is in two of: training, tuning, real-documents (validation)")
 
 
 @dataclass(frozen=True)
@@ -209,6 +229,9 @@ class PdfPageSynthesizer:
                  if visible_in_frame(q := to_frame(wd[:4]), w, h)]
         meta = {"seed": seed, "xheight": round(xh, 3), "zoom": round(zoom, 3), "size": [w, h],
                 "pdf": Path(entry["pdf"]).name, "package": entry["package"], "page": entry["page"] + 1}
+        if ambiguous:
+            # Evaluation scores them neither way, as realdocs does (``synth_items``).
+            meta["ambiguous_quads"] = [np.round(q, 1).tolist() for q in ambiguous]
         if cfg.ignore_lookalikes:
             # Look-alikes (DOIs, file names, paths, bare hosts no annotation confirms):
             # the text layer cannot say they are not links, so the loss ignores them.
@@ -225,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     from training.shards import build
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--split", choices=sorted(SPLITS), default="train",
+                    help="which package list: train, or tune (threshold choice; packages in neither other set)")
     ap.add_argument("--out", type=Path, default=Path("data/pdftrain"))
     ap.add_argument("--src", type=Path, default=Path("data/pdftrain_src"), help="download cache")
     ap.add_argument("--count", type=int, default=4000, help="frames to write (0: only the index and --preview)")
@@ -238,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     cfg = PdfPagesConfig(ignore_lookalikes=args.ignore_lookalikes)
     try:
-        sources = fetch_packages(args.src, TRAIN_PACKAGES)
+        sources = fetch_packages(args.src, SPLITS[args.split])
         args.out.mkdir(parents=True, exist_ok=True)
         index = args.out / "pages.json"
         if index.is_file():
@@ -247,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
             pages = build_index(sources, cfg)
             index.write_text(json.dumps(pages) + "\n")
         if not pages:
-            raise RealDocsError("no printed links found in the training packages' PDFs")
+            raise RealDocsError(f"no printed links found in the {args.split} packages' PDFs")
         if args.count > 0:
             m = build(args.out, args.count, args.seed, args.workers, args.shard_size, config=cfg,
                       source=(PdfPageSynthesizer, (cfg, pages)))
