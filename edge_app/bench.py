@@ -366,7 +366,7 @@ def format_bench(r: BenchReport) -> str:
         lines += ["", f"baseline whole-frame Tesseract ({b.engine}) + URL regex, on {len(b.frames)} of the same frames "
                       f"{b.frames}:",
                   f"  ms/frame  baseline {b.ms_per_frame:.0f}, live pipeline {b.ours_ms_per_frame:.1f} "
-                  f"-> {b.speed_ratio:.0f}x faster"
+                  f"-> {b.speed_ratio:.1f}x faster"
                   + (f" ({b.speed_ratio_steady:.0f}x once links are read)" if b.speed_ratio_steady else "")]
         if b.known_urls:
             lines.append(f"  recall    baseline {b.recall:.2f}, live pipeline {b.ours_recall:.2f} per frame "

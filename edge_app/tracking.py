@@ -61,7 +61,7 @@ class TrackerSettings:
     stable_votes: int = 2
     # A track whose vote is not stable yet (no text, or readings that do not
     # agree) is read again after this many frames even without a better view
-    # (the first look may have been mid-motion blur).
+    # (new sensor noise, a slightly different cut-out)...
     retry_frames: int = 10
     # ...and only this many times: after that a line is read again only in a
     # sharper or larger view. Read only a view at least blur_tolerance as
