@@ -75,6 +75,10 @@ _LEADING_JUNK = "([{<\"'.,;:\u00b7\u2022*_-!|`^"
 # "_" included: an underline under a link's last letters reads as one.
 _TRAILING_JUNK = ".,;:!?\"'>_"
 _CLOSERS = {")": "(", "]": "[", "}": "{"}
+# Two or more "=" at the very end (with "_" among them): a blurred line end,
+# an underline or the edge of the cut-out read as "=="; a query value ends in
+# at most one.
+_TRAILING_RULE = re.compile(r"[=_]*=[=_]*=[=_]*$")
 # "www." at the start of a host, with the w's broken into v's, one lost, or
 # a stray capital left by the slash before it ("//www" read as "/Avww").
 _WWW = re.compile(r"^(?-i:[AMN])?(?P<w>[wv]{2,6})[.,]", re.IGNORECASE)
@@ -135,7 +139,9 @@ def _strip_edges(text: str) -> str:
     while text and changed:
         changed = False
         last = text[-1]
-        if last in _TRAILING_JUNK:
+        if m := _TRAILING_RULE.search(text):
+            text, changed = text[:m.start()], True
+        elif last in _TRAILING_JUNK:
             text, changed = text[:-1], True
         elif last in _CLOSERS and text.count(_CLOSERS[last]) < text.count(last):
             text, changed = text[:-1], True

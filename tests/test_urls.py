@@ -25,6 +25,10 @@ OCR_MISTAKES = [
     ("hitps://arxiv.org/abs/1706.03762", "https://arxiv.org/abs/1706.03762"),
     ("htttps://pytorch.org", "https://pytorch.org"),
     ("https:/pytorch.org/hub", "https://pytorch.org/hub"),
+    # A blurred line end or an underline read as "==" after the last letter.
+    ("https://section.ac.uk/pment?culpable=section-eac===", "https://section.ac.uk/pment?culpable=section-eac"),
+    ("www.learn.io/they/word_came==", "https://www.learn.io/they/word_came"),
+    ("https://qux5k.org/cambric/she=_=_", "https://qux5k.org/cambric/she"),
     # One slash lost before a host that starts with i or with a word.
     ("(https:/imprimaturs.com),", "https://imprimaturs.com"),
     ("https:/lists.debian.org/debian-user/", "https://lists.debian.org/debian-user/"),
@@ -96,6 +100,7 @@ CORRECT = [
     "https://ill.example.com/l1I/",
     "http://http.example.com/",
     "https://ftp.lanl.gov/pub",
+    "https://example.org/search?q=",  # an empty query value: one "=" is the link's own
 ]
 
 DISTRACTORS = [
