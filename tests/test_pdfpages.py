@@ -191,3 +191,12 @@ def test_loss_does_not_see_ignored_pixels() -> None:
     y_neg = y.copy()
     y_neg[:, 10:12, 2:12, 0] = 0.0  # the same pixels as negatives do count
     assert not np.allclose(loss(tf.constant(y_neg), tf.constant(p)).numpy(), loss(tf.constant(y_neg), tf.constant(q)).numpy())
+
+
+def test_an_index_of_the_other_split_is_refused_before_any_download(tmp_path, capsys) -> None:
+    from training.pdfpages import main
+
+    (tmp_path / "pages.json").write_text('[{"package": "%s", "page": 0, "links": []}]' % TRAIN_PACKAGES[0][0])
+    assert main(["--split", "tune", "--out", str(tmp_path), "--src", str(tmp_path / "src"), "--count", "0"]) == 2
+    assert "not in the tune packages" in capsys.readouterr().err
+    assert not (tmp_path / "src").exists()

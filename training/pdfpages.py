@@ -22,7 +22,7 @@ look like one (DOIs, file names, paths) "ignore" for the loss instead of
 "not a link" (``training.synth.IGNORE``). Both runs are written up in the
 model card's notes; neither was shipped.
 
-    python -m training.pdfpages --split tune --out data/pdftune --src data/pdftune_src --count 600 --seed 11
+    python -m training.pdfpages --split tune --count 600 --seed 11    # -> data/pdftune
 
 photographs pages of other packages (``TUNE_PACKAGES``: in neither the
 training nor the validation list) as a tuning split of real typography:
@@ -83,8 +83,8 @@ TUNE_PACKAGES: tuple[tuple[str, str], ...] = (
     ("r-cran-mvtnorm", "1.1-3-1+b1"),
 )
 SPLITS: dict[str, tuple[tuple[str, str], ...]] = {"train": TRAIN_PACKAGES, "tune": TUNE_PACKAGES}
-_names = [{n for n, _ in pkgs} for pkgs in (TRAIN_PACKAGES, TUNE_PACKAGES, DOC_PACKAGES)]
-if any(a & b for i, a in enumerate(_names) for b in _names[i + 1:]):
+if len({n for pkgs in (TRAIN_PACKAGES, TUNE_PACKAGES, DOC_PACKAGES) for n, _ in pkgs}) \
+        != len(TRAIN_PACKAGES) + len(TUNE_PACKAGES) + len(DOC_PACKAGES):
     raise RuntimeError("a package is in two of: training, tuning, real-documents (validation)")
 
 
@@ -250,8 +250,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--split", choices=sorted(SPLITS), default="train",
                     help="which package list: train, or tune (threshold choice; packages in neither other set)")
-    ap.add_argument("--out", type=Path, default=Path("data/pdftrain"))
-    ap.add_argument("--src", type=Path, default=Path("data/pdftrain_src"), help="download cache")
+    ap.add_argument("--out", type=Path, help="default data/pdftrain or data/pdftune, by --split")
+    ap.add_argument("--src", type=Path, help="download cache (default: --out with _src)")
     ap.add_argument("--count", type=int, default=4000, help="frames to write (0: only the index and --preview)")
     ap.add_argument("--seed", type=int, default=3)
     ap.add_argument("--workers", type=int, default=2)
@@ -260,15 +260,21 @@ def main(argv: list[str] | None = None) -> int:
                     help="label link look-alikes (DOIs, file names, paths) 'ignore' rather than 'not a link'")
     ap.add_argument("--preview", type=Path, help="also write a contact sheet of 16 frames with their labels here")
     args = ap.parse_args(argv)
+    args.out = args.out or Path(f"data/pdf{args.split}")
+    args.src = args.src or args.out.with_name(args.out.name + "_src")
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     cfg = PdfPagesConfig(ignore_lookalikes=args.ignore_lookalikes)
     try:
-        sources = fetch_packages(args.src, SPLITS[args.split])
-        args.out.mkdir(parents=True, exist_ok=True)
         index = args.out / "pages.json"
         if index.is_file():
             pages = json.loads(index.read_text())
-        else:
+            wanted = {n for n, _ in SPLITS[args.split]}
+            if stray := sorted({p["package"] for p in pages} - wanted):
+                raise RealDocsError(f"{index} indexes pages of {', '.join(stray)}, not in the {args.split} "
+                                    "packages: use another --out for this split")
+        sources = fetch_packages(args.src, SPLITS[args.split])
+        args.out.mkdir(parents=True, exist_ok=True)
+        if not index.is_file():
             pages = build_index(sources, cfg)
             index.write_text(json.dumps(pages) + "\n")
         if not pages:
