@@ -424,7 +424,13 @@ def looks_incomplete(text: str) -> bool:
         return False
     if _BARE_SCHEME.match(t) or _BARE_SCHEME.match(repair_ocr(t)):
         return True
-    return t[-1] in "/.-?=&_:#~%"
+    t = t[:m.start()] if (m := _TRAILING_RULE.search(t)) else t
+    # "...pdf)." or "...html]": a bracket the link did not open closes the
+    # sentence's parenthesis around it, so the link ended before it.
+    core = _strip_leading(t).rstrip(".,;:")
+    if core and core[-1] in _CLOSERS and core.count(_CLOSERS[core[-1]]) < core.count(core[-1]):
+        return False
+    return bool(t) and t[-1] in "/.-?=&_:#~%"
 
 
 def _starts_new_link(text: str) -> bool:

@@ -232,6 +232,10 @@ def test_join_without_word_list_keeps_hyphens_between_letters() -> None:
     ("https://example.com/a_", True), ("https://", True), ("https:", True), ("http", True),
     ("hltps:", True), ("www.", True), ("https://example.com/a", False), ("keras.io", False),
     ("https://example.com/a.html", False), ("", False),
+    # The sentence's bracket closed after the link: it ended there.
+    ("(https://example.com/a.pdf).", False), ("https://example.com/a.pdf]", False),
+    ("https://example.com/a(1).", True),  # its own bracket: the period may still be the link's
+    ("https://example.com/a.pdf).====", False), ("https://example.com/a==", False),
 ])
 def test_looks_incomplete(text: str, incomplete: bool) -> None:
     assert looks_incomplete(text) is incomplete
