@@ -131,6 +131,18 @@ def _strip_leading(text: str) -> str:
     return text
 
 
+def _drop_rule(text: str) -> str:
+    """``text`` without a trailing run of "==" junk (``_TRAILING_RULE``)."""
+    m = _TRAILING_RULE.search(text)
+    return text[:m.start()] if m else text
+
+
+def _ends_unopened(text: str) -> bool:
+    """Does ``text`` end in a closing bracket it never opened?"""
+    last = text[-1:]
+    return last in _CLOSERS and text.count(_CLOSERS[last]) < text.count(last)
+
+
 def _strip_edges(text: str) -> str:
     """Remove what the surrounding sentence added: leading brackets/quotes,
     trailing punctuation and closing brackets that have no opening one."""
@@ -138,12 +150,9 @@ def _strip_edges(text: str) -> str:
     changed = True
     while text and changed:
         changed = False
-        last = text[-1]
-        if m := _TRAILING_RULE.search(text):
-            text, changed = text[:m.start()], True
-        elif last in _TRAILING_JUNK:
-            text, changed = text[:-1], True
-        elif last in _CLOSERS and text.count(_CLOSERS[last]) < text.count(last):
+        if (cut := _drop_rule(text)) != text:
+            text, changed = cut, True
+        elif text[-1] in _TRAILING_JUNK or _ends_unopened(text):
             text, changed = text[:-1], True
     return text
 
@@ -424,11 +433,10 @@ def looks_incomplete(text: str) -> bool:
         return False
     if _BARE_SCHEME.match(t) or _BARE_SCHEME.match(repair_ocr(t)):
         return True
-    t = t[:m.start()] if (m := _TRAILING_RULE.search(t)) else t
+    t = _drop_rule(t)
     # "...pdf)." or "...html]": a bracket the link did not open closes the
     # sentence's parenthesis around it, so the link ended before it.
-    core = _strip_leading(t).rstrip(".,;:")
-    if core and core[-1] in _CLOSERS and core.count(_CLOSERS[core[-1]]) < core.count(core[-1]):
+    if _ends_unopened(_strip_leading(t).rstrip(".,;:")):
         return False
     return bool(t) and t[-1] in "/.-?=&_:#~%"
 
