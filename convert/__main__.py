@@ -27,6 +27,7 @@ from convert.parity import check  # noqa: E402
 from convert.tflite_export import VARIANTS, convert_saved_model  # noqa: E402
 from edge_app.model_spec import DEFAULT_MODEL_STEM, InputSpec, ModelSpec  # noqa: E402
 from edge_app.preprocess import preprocess  # noqa: E402
+from training.shards import folders  # noqa: E402
 from training.evaluate import (  # noqa: E402
     draw_worst,
     evaluate,
@@ -123,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
         fn, _ = tflite_prob_fn(paths["int8"])  # reads the sidecar just saved
         # The synthetic split's quads are the ones the reader's line fit was
         # tuned against; the PDF text layer's word boxes are drawn differently.
-        ratio, pairs = height_ratio(synth_items(Path(args.tune.split(",")[0])), fn, spec)
+        ratio, pairs = height_ratio(synth_items(folders(args.tune)[0]), fn, spec)
         spec = replace(spec, decode=replace(spec.decode, height_scale=round(ratio, 3)))
         spec.save(paths["int8"].with_suffix(".json"))
         report["decode_tuning"]["height_scale"] = {"value": round(ratio, 3), "pairs": pairs}

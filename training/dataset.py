@@ -42,7 +42,9 @@ def load(folder: Path, limit: int | None = None, progress: bool = True) -> InMem
 def load_many(folders: str, limit: int | None = None, progress: bool = True) -> InMemoryData:
     """Comma-separated folders as one pool: each crop picks a frame uniformly,
     so a folder's share of the crops is its share of the frames."""
-    parts = [load(Path(f), limit=limit, progress=progress) for f in folders.split(",") if f.strip()]
+    from training.shards import folders as split_folders
+
+    parts = [load(f, limit=limit, progress=progress) for f in split_folders(folders)]
     if not parts:
         raise FileNotFoundError(f"no training folders in {folders!r}")
     return InMemoryData([im for p in parts for im in p.images], [m for p in parts for m in p.maps])

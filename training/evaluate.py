@@ -84,8 +84,10 @@ def tuning_items(folders: str | Path, limit: int | None = None) -> Iterator[Eval
     """The tuning splits of ``folders`` ("a,b": e.g. the synthetic one and
     real typography from ``training.pdfpages --split tune``), ``limit`` images
     from each, one after the other: thresholds are chosen on their pooled F1."""
-    for folder in str(folders).split(","):
-        yield from synth_items(Path(folder), limit)
+    from training.shards import folders as split_folders
+
+    for folder in split_folders(folders):
+        yield from synth_items(folder, limit)
 
 
 def realdocs_items(folder: Path, limit: int | None = None) -> Iterator[EvalItem]:

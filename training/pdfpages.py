@@ -36,6 +36,7 @@ import json
 import logging
 import re
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -154,9 +155,7 @@ class PdfPageSynthesizer:
         # A package's share of frames grows with the square root of its pages:
         # one package with many link pages (LilyPond's manuals) does not drown
         # the typography of the others, and a two-page one is not repeated to death.
-        counts: dict[str, int] = {}
-        for p in pages:
-            counts[p["package"]] = counts.get(p["package"], 0) + 1
+        counts = Counter(p["package"] for p in pages)
         weight = np.array([np.sqrt(counts[p["package"]]) / counts[p["package"]] for p in pages])
         self._page_p = weight / weight.sum()
         self._docs: dict[str, object] = {}

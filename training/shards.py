@@ -138,6 +138,11 @@ def build(out: Path, count: int, seed: int, workers: int, shard_size: int, confi
     return manifest
 
 
+def folders(spec: str | Path) -> list[Path]:
+    """The shard folders of a comma-separated list ("a,b"; blanks dropped)."""
+    return [Path(f.strip()) for f in str(spec).split(",") if f.strip()]
+
+
 def read_dataset(folder: Path) -> Iterator[tuple[bytes, list[LinkLabel], list[np.ndarray], dict]]:
     """Yield (jpeg bytes, links, text quads, meta) for every sample, in order."""
     for npz in sorted(folder.glob("shard-*.npz")):

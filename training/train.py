@@ -56,26 +56,34 @@ def dice_loss(y: tf.Tensor, p: tf.Tensor) -> tf.Tensor:
     return 1.0 - (2.0 * inter + 1.0) / (tf.reduce_sum(y, axis=[1, 2]) + tf.reduce_sum(p, axis=[1, 2]) + 1.0)
 
 
+def _bce(y: tf.Tensor, p: tf.Tensor) -> tf.Tensor:
+    return -(y * tf.math.log(p) + (1 - y) * tf.math.log(1 - p))
+
+
+def _link_target(y_true: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """The link map with IGNORE pixels (look-alikes) zeroed, and the mask of
+    the pixels that count."""
+    keep = tf.cast(y_true[..., 0] < IGNORE, tf.float32)
+    return y_true[..., 0] * keep, keep
+
+
 def make_loss(text_weight: float):
     """BCE + dice on the link map (thin, sparse regions), BCE on the text map."""
 
     def loss(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
         p = tf.clip_by_value(y_pred, 1e-6, 1 - 1e-6)
         # Link-map pixels marked IGNORE (look-alikes) count neither way.
-        keep = tf.cast(y_true[..., 0] < IGNORE, tf.float32)
-        y_link = y_true[..., 0] * keep
-        bce_link = -(y_link * tf.math.log(p[..., 0]) + (1 - y_link) * tf.math.log(1 - p[..., 0])) * keep
-        link = tf.reduce_mean(bce_link, axis=[1, 2]) * 2.0 + dice_loss(y_link, p[..., 0] * keep)
-        y_text = y_true[..., 1]
-        text = tf.reduce_mean(-(y_text * tf.math.log(p[..., 1]) + (1 - y_text) * tf.math.log(1 - p[..., 1])), axis=[1, 2])
+        y_link, keep = _link_target(y_true)
+        link = tf.reduce_mean(_bce(y_link, p[..., 0]) * keep, axis=[1, 2]) * 2.0 + dice_loss(y_link, p[..., 0] * keep)
+        text = tf.reduce_mean(_bce(y_true[..., 1], p[..., 1]), axis=[1, 2])
         return link + text_weight * text
 
     return loss
 
 
 def link_dice(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
-    keep = tf.cast(y_true[..., 0] < IGNORE, tf.float32)
-    return 1.0 - tf.reduce_mean(dice_loss(y_true[..., 0] * keep, tf.cast(y_pred[..., 0] > 0.5, tf.float32) * keep))
+    y_link, keep = _link_target(y_true)
+    return 1.0 - tf.reduce_mean(dice_loss(y_link, tf.cast(y_pred[..., 0] > 0.5, tf.float32) * keep))
 
 
 class TimeLog(keras.callbacks.Callback):
