@@ -190,3 +190,15 @@ def test_same_seed_same_set(tmp_path):
     assert (outs[0] / "labels.jsonl").read_text() == (outs[1] / "labels.jsonl").read_text()
     for f in sorted((outs[0] / "images").iterdir()):
         assert f.read_bytes() == (outs[1] / "images" / f.name).read_bytes()
+
+
+def test_camera_ablation_variants_each_switch_something_off() -> None:
+    from dataclasses import replace
+
+    from training.camera_ablation import VARIANTS
+
+    full = RealCameraConfig()
+    assert VARIANTS["full"] == {}
+    for name, change in VARIANTS.items():
+        cam = replace(full, **change)  # a misspelt field raises here
+        assert (cam != full) == (name != "full"), name
