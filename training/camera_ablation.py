@@ -10,8 +10,8 @@ diagnostic of the model, not a way to choose its thresholds.
 
 Switching an effect off can change the random draws after it (a branch not
 taken draws nothing), so some variants also see other views: the line
-counts are printed, and only ``no-tilt`` and ``no-sharpen`` keep every view
-but the effect itself. The sets are kept under ``--work`` and reused when
+counts are printed, and only ``no-tilt`` and ``no-sharpen`` keep every other
+random draw (same pages, framing, light and noise). The sets are kept under ``--work`` and reused when
 their camera matches.
 """
 
@@ -26,8 +26,6 @@ from pathlib import Path
 
 from training.evaluate import EvalResult, evaluate, realdocs_items, tflite_prob_fn
 from training.realdocs import BuildConfig, RealCameraConfig, RealDocsError, build, fetch_packages
-
-log = logging.getLogger(__name__)
 
 VARIANTS: dict[str, dict] = {
     "full": {},
@@ -66,7 +64,7 @@ def run(model: Path, names: list[str], work: Path, src: Path, images: int, progr
     out = []
     for name in names:
         folder = variant_set(name, work, src, images, progress)
-        res: EvalResult = evaluate(realdocs_items(folder), fn, spec)
+        res: EvalResult = evaluate(realdocs_items(folder), fn, spec, progress=progress)
         out.append(VariantResult(name, res.tp + res.fn, res.precision, res.recall, res.f1))
     return out
 
