@@ -10,8 +10,9 @@ diagnostic of the model, not a way to choose its thresholds.
 
 Switching an effect off can change the random draws after it (a branch not
 taken draws nothing), so some variants also see other views: the line
-counts are printed, and only ``no-tilt`` and ``no-sharpen`` keep every other
-random draw (same pages, framing, light and noise). The sets are kept under ``--work`` and reused when
+counts are printed. ``no-sharpen`` keeps every other random draw; the tilt
+variants keep them too, but a pose can change which framing attempt keeps
+the target link in the frame. The sets are kept under ``--work`` and reused when
 their camera matches.
 """
 
@@ -30,6 +31,8 @@ from training.realdocs import BuildConfig, RealCameraConfig, RealDocsError, buil
 VARIANTS: dict[str, dict] = {
     "full": {},
     "no-tilt": dict(max_tilt_deg=0.0, max_roll_deg=0.0),
+    "no-pitch-yaw": dict(max_tilt_deg=0.0),
+    "no-roll": dict(max_roll_deg=0.0),
     "no-sharpen": dict(sharpen=(0.0, 0.0)),
     "no-defocus": dict(defocus_px=(0.0, 0.0)),
     "no-noise": dict(full_well=(1e6, 1e6), read_noise=0.0),
