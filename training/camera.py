@@ -97,11 +97,9 @@ def _tilt(rng: np.random.Generator, size: tuple[int, int], cfg: CameraConfig) ->
     c = np.array([w / 2, h / 2, 1.0])
     ct = turn @ c
     ct = ct[:2] / ct[2]
-    # Local scale at the centre: the Jacobian of the projective map there.
-    eps = 1.0
-    px = turn @ (c + [eps, 0, 0])
-    py = turn @ (c + [0, eps, 0])
-    jac = np.column_stack([px[:2] / px[2] - ct, py[:2] / py[2] - ct]) / eps
+    # Local scale at the centre: where one-pixel steps from it land.
+    px, py = turn @ (c + [1.0, 0, 0]), turn @ (c + [0, 1.0, 0])
+    jac = np.column_stack([px[:2] / px[2] - ct, py[:2] / py[2] - ct])
     s = 1.0 / np.sqrt(abs(np.linalg.det(jac)))
     fix = np.array([[s, 0, w / 2 - s * ct[0]], [0, s, h / 2 - s * ct[1]], [0, 0, 1]])
     m = fix @ turn

@@ -19,14 +19,16 @@ their camera matches.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import sys
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Callable
 
 from training.evaluate import EvalResult, evaluate, realdocs_items, tflite_prob_fn
-from training.realdocs import BuildConfig, RealCameraConfig, RealDocsError, build, fetch_packages
+from training.realdocs import BuildConfig, DocSource, RealCameraConfig, RealDocsError, build, fetch_packages
 
 VARIANTS: dict[str, dict] = {
     "full": {},
@@ -51,22 +53,24 @@ class VariantResult:
     f1: float
 
 
-def variant_set(name: str, work: Path, src: Path, images: int, progress: bool) -> Path:
+def variant_set(name: str, work: Path, sources: Callable[[], list[DocSource]], images: int, progress: bool) -> Path:
     """The real-documents set built with variant ``name``'s camera (reused if already built so)."""
     cfg = BuildConfig(images=images, camera=replace(RealCameraConfig(), **VARIANTS[name]))
     out = work / name
     manifest = out / "manifest.json"
     if manifest.is_file() and json.loads(manifest.read_text()).get("config") == json.loads(json.dumps(asdict(cfg))):
         return out
-    build(fetch_packages(src), out, cfg, progress=progress)
+    build(sources(), out, cfg, progress=progress)
     return out
 
 
 def run(model: Path, names: list[str], work: Path, src: Path, images: int, progress: bool = True) -> list[VariantResult]:
     fn, spec = tflite_prob_fn(model)
+    # The packages are checked and unpacked once, and only if a set has to be built.
+    sources = functools.cache(lambda: fetch_packages(src))
     out = []
     for name in names:
-        folder = variant_set(name, work, src, images, progress)
+        folder = variant_set(name, work, sources, images, progress)
         res: EvalResult = evaluate(realdocs_items(folder), fn, spec, progress=progress)
         out.append(VariantResult(name, res.tp + res.fn, res.precision, res.recall, res.f1))
     return out

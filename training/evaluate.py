@@ -26,6 +26,7 @@ from edge_app.decode import decode, merge_scales, rasterize_targets
 from edge_app.model_spec import ModelSpec, default_model_path, load_spec
 from edge_app.preprocess import ModelInput, preprocess
 from edge_app.results import quad_height, quad_iou
+from training.shards import folders as split_folders
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +85,6 @@ def tuning_items(folders: str | Path, limit: int | None = None) -> Iterator[Eval
     """The tuning splits of ``folders`` ("a,b": e.g. the synthetic one and
     real typography from ``training.pdfpages --split tune``), ``limit`` images
     from each, one after the other: thresholds are chosen on their pooled F1."""
-    from training.shards import folders as split_folders
-
     for folder in split_folders(folders):
         yield from synth_items(folder, limit)
 

@@ -19,7 +19,7 @@ import platform
 import subprocess
 import sys
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sharpen-p", type=float, default=CameraConfig.sharpen_p,
                     help="share of frames sharpened as a phone's processor does")
     args = ap.parse_args(argv)
-    camera = replace(CameraConfig(), tilt_p=args.tilt_p, sharpen_p=args.sharpen_p)
+    camera = CameraConfig(tilt_p=args.tilt_p, sharpen_p=args.sharpen_p)
     m = build(args.out, args.count, args.seed, args.workers, args.shard_size, config=SynthConfig(camera=camera))
     print(f"{m['count']} samples, {m['links']} links, {m['samples_per_second']} samples/s with {m['workers']} workers "
           f"-> {args.out}")
