@@ -101,3 +101,26 @@ def test_link_size_range(synth: Synthesizer) -> None:
     cfg = SynthConfig()
     xs = [synth.make_sample(i).meta["xheight"] for i in range(30)]
     assert min(xs) >= cfg.xheight[0] and max(xs) <= cfg.xheight[1]
+
+
+def test_end_zones_cover_each_line_end_and_not_its_middle() -> None:
+    from edge_app.decode import rasterize_targets
+    from edge_app.model_spec import DecodeSpec
+    from training.synth import LinkLabel, end_zone_map
+
+    image = np.full((256, 512, 3), 255, np.uint8)
+    quad = np.array([[40, 100], [440, 100], [440, 124], [40, 124]], np.float32)  # one line, 24 px high
+    label = LinkLabel("https://example.com/a", "https", [quad], False, {})
+    zone = end_zone_map(image, [label], stride=4)
+    band = rasterize_targets([quad], (256, 512), 4, DecodeSpec())
+    assert zone.shape == band.shape
+    row = zone[112 // 4]
+    cols = np.flatnonzero(row)
+    # Two runs, one around each end: each straddles the band's end (inside and beyond it).
+    runs = np.split(cols, np.flatnonzero(np.diff(cols) > 1) + 1)
+    assert len(runs) == 2
+    band_cols = np.flatnonzero(band[112 // 4])
+    left, right = runs
+    assert left[0] < band_cols[0] <= left[-1] and right[0] <= band_cols[-1] < right[-1]
+    assert not zone[112 // 4, (band_cols[0] + band_cols[-1]) // 2]  # the middle is not an end
+    assert not zone[: 90 // 4].any() and not zone[136 // 4:].any()  # within the line's height

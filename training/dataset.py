@@ -12,13 +12,15 @@ from tqdm import tqdm
 
 from edge_app.model_spec import OutputSpec
 from training.shards import read_dataset
-from training.synth import targets
+from training.synth import end_zone_map, targets
 
 
 @dataclass
 class InMemoryData:
     images: list[np.ndarray]  # gray uint8, model input
-    maps: list[np.ndarray]  # (h/stride, w/stride, channels) uint8 {0,1}
+    # (h/stride, w/stride, channels + 1) uint8: the model's target maps, then
+    # the link ends' zone (training.synth.end_zone_map) that the loss may weight.
+    maps: list[np.ndarray]
 
     def __len__(self) -> int:
         return len(self.images)
@@ -33,7 +35,7 @@ def load(folder: Path, limit: int | None = None, progress: bool = True) -> InMem
         bgr = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
         img, m = targets(bgr, links, tq, stride, ignore_quads=_meta.get("ignore_quads"))
         images.append(img)
-        maps.append(m)
+        maps.append(np.concatenate([m, end_zone_map(bgr, links, stride)[..., None]], axis=-1))
     if not images:
         raise FileNotFoundError(f"no samples in {folder}: run python -m training.shards --out {folder}")
     return InMemoryData(images, maps)
@@ -70,7 +72,7 @@ def crop_generator(data: InMemoryData, crop: int, seed: int, stride: int):
 
 def make_dataset(data: InMemoryData, crop: int, batch: int, seed: int) -> tf.data.Dataset:
     stride = OutputSpec().stride
-    ch = len(OutputSpec().channels)
+    ch = len(OutputSpec().channels) + 1  # + the end zone
     ds = tf.data.Dataset.from_generator(
         lambda: crop_generator(data, crop, seed, stride),
         output_signature=(

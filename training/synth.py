@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from edge_app.decode import rasterize_targets
+from edge_app.decode import rasterize_targets, shrink_quad
 from edge_app.model_spec import DecodeSpec
 from edge_app.preprocess import preprocess
 from edge_app.model_spec import InputSpec
@@ -141,3 +141,44 @@ def targets(image: np.ndarray, links: list[LinkLabel], text_quads: list[np.ndarr
         ignore = rasterize_targets([to_input(np.asarray(q, np.float32)) for q in ignore_quads], mi.image.shape, stride, dspec)
         link_map = np.where((link_map == 0) & (ignore > 0), IGNORE, link_map).astype(np.uint8)
     return mi.image, np.stack([link_map, text_map], axis=-1)
+
+
+# Half-width of an end zone along the line, in line heights, centred on the
+# target band's end (which sits DecodeSpec.shrink_ends inside the ink's end).
+END_REACH = 0.6
+
+
+def end_zone_map(image: np.ndarray, links: list[LinkLabel], stride: int = 4,
+                 input_spec: InputSpec | None = None, decode_spec: DecodeSpec | None = None) -> np.ndarray:
+    """Map (uint8 {0,1}, the shape of ``targets``' maps) of the pixels around
+    each link line's two ends, across the line's full height.
+
+    The reader lives or dies by where a line ends (a cut-short quad reads a
+    cut-short URL), while IoU-style losses barely see the few pixels there;
+    training can weight them with this map."""
+    spec = input_spec or InputSpec()
+    h, w = image.shape[:2]
+    mi = preprocess(image, spec, long_side=max(w, h))
+    dspec = decode_spec or DecodeSpec()
+    scale = np.array([mi.scale_x, mi.scale_y], np.float32)
+    zone = np.zeros((mi.image.shape[0] // stride, mi.image.shape[1] // stride), np.uint8)
+    for ln in links:
+        for q in ln.quads:
+            q = np.asarray(q, np.float32).reshape(4, 2) / scale
+            tl, tr, br, bl = q
+            axis = (tr + br - tl - bl) / 2
+            length = float(np.linalg.norm(axis))
+            if length < 1e-6:
+                continue
+            u = axis / length
+            height = (np.linalg.norm(bl - tl) + np.linalg.norm(br - tr)) / 2
+            band = shrink_quad(q, dspec)
+            reach = u * END_REACH * height
+            for top, bottom, end in ((tl, bl, (band[0] + band[3]) / 2), (tr, br, (band[1] + band[2]) / 2)):
+                # Across the full line height: the top and bottom edges' offsets from the mid-line.
+                mid = (top + bottom) / 2
+                up, down = top - mid, bottom - mid
+                poly = np.stack([end - reach + up, end + reach + up, end + reach + down, end - reach + down])
+                poly = poly / stride - 0.5
+                cv2.fillPoly(zone, [np.round(poly * 16).astype(np.int32)], 1, lineType=cv2.LINE_8, shift=4)
+    return zone

@@ -23,6 +23,7 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from training.dataset import load, load_many, make_dataset  # noqa: E402
+from edge_app.model_spec import OutputSpec  # noqa: E402
 from training.model import ModelConfig, build_model  # noqa: E402
 from training.synth import IGNORE  # noqa: E402
 
@@ -41,6 +42,9 @@ class TrainConfig:
     lr: float = 3e-3
     weight_decay: float = 1e-4
     text_weight: float = 0.5
+    # Extra BCE weight on the link map around each line's two ends (the
+    # dataset's end-zone channel): 0 trains exactly as before.
+    end_weight: float = 0.0
     seed: int = 0
     limit: int | None = None  # use only the first N training samples (tests, smoke runs)
     # The cosine schedule's length in epochs; longer than --epochs stops early on a
@@ -67,14 +71,21 @@ def _link_target(y_true: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     return y_true[..., 0] * keep, keep
 
 
-def make_loss(text_weight: float):
-    """BCE + dice on the link map (thin, sparse regions), BCE on the text map."""
+def make_loss(text_weight: float, end_weight: float = 0.0):
+    """BCE + dice on the link map (thin, sparse regions), BCE on the text map.
+
+    With ``end_weight`` > 0, link-map BCE counts 1 + end_weight times in the
+    end zone (y_true's channel after the model's maps)."""
+    n_maps = len(OutputSpec().channels)
 
     def loss(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
         p = tf.clip_by_value(y_pred, 1e-6, 1 - 1e-6)
         # Link-map pixels marked IGNORE (look-alikes) count neither way.
         y_link, keep = _link_target(y_true)
-        link = tf.reduce_mean(_bce(y_link, p[..., 0]) * keep, axis=[1, 2]) * 2.0 + dice_loss(y_link, p[..., 0] * keep)
+        weight = keep
+        if end_weight and y_true.shape[-1] > n_maps:
+            weight = keep * (1.0 + end_weight * y_true[..., n_maps])
+        link = tf.reduce_mean(_bce(y_link, p[..., 0]) * weight, axis=[1, 2]) * 2.0 + dice_loss(y_link, p[..., 0] * keep)
         text = tf.reduce_mean(_bce(y_true[..., 1], p[..., 1]), axis=[1, 2])
         return link + text_weight * text
 
@@ -124,14 +135,14 @@ def train(cfg: TrainConfig, model_cfg: ModelConfig | None = None, verbose: int =
     total = (cfg.schedule_epochs or cfg.epochs) * cfg.steps_per_epoch
     sched = keras.optimizers.schedules.CosineDecay(cfg.lr, total, alpha=0.02, warmup_target=None)
     model.compile(optimizer=keras.optimizers.AdamW(sched, weight_decay=cfg.weight_decay),
-                  loss=make_loss(cfg.text_weight), metrics=[link_dice])
+                  loss=make_loss(cfg.text_weight, cfg.end_weight), metrics=[link_dice])
 
     initial_epoch = 0
     ckpts = sorted(ckpt_dir.glob("epoch-*.keras"))
     if ckpts:
         latest = ckpts[-1]
         initial_epoch = int(latest.stem.split("-")[1])
-        model = keras.models.load_model(latest, custom_objects={"loss": make_loss(cfg.text_weight), "link_dice": link_dice})
+        model = keras.models.load_model(latest, custom_objects={"loss": make_loss(cfg.text_weight, cfg.end_weight), "link_dice": link_dice})
         print(f"resuming from {latest} (epoch {initial_epoch})", flush=True)
 
     callbacks = [

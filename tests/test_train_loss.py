@@ -1,0 +1,34 @@
+"""The training loss's weighting of link ends."""
+
+import numpy as np
+import pytest
+
+
+@pytest.mark.slow
+def test_end_zone_weighs_link_map_errors_more_and_only_when_asked() -> None:
+    tf = pytest.importorskip("tensorflow")
+    from training.train import make_loss
+
+    rng = np.random.default_rng(0)
+    y = np.zeros((2, 16, 16, 3), np.float32)
+    y[:, 6:9, 2:14, 0] = 1.0
+    y[..., 1] = y[..., 0]
+    y[:, 5:10, 1:4, 2] = 1.0  # the left end's zone
+    p = rng.uniform(0.05, 0.95, (2, 16, 16, 2)).astype(np.float32)
+
+    def with_error(rows: slice, cols: slice) -> np.ndarray:
+        q = p.copy()
+        q[:, rows, cols, 0] = 0.02  # the link map misses these link pixels
+        return q
+
+    in_zone, outside = with_error(slice(6, 9), slice(2, 4)), with_error(slice(6, 9), slice(8, 10))  # same count
+    y2 = tf.constant(y[..., :2])
+    y3 = tf.constant(y)
+    plain, weighted = make_loss(0.5), make_loss(0.5, end_weight=3.0)
+    # Without a weight the zone channel changes nothing.
+    for q in (p, in_zone, outside):
+        assert np.allclose(plain(y3, tf.constant(q)).numpy(), plain(y2, tf.constant(q)).numpy())
+    base = weighted(y3, tf.constant(p)).numpy()
+    cost_in = weighted(y3, tf.constant(in_zone)).numpy() - base
+    cost_out = weighted(y3, tf.constant(outside)).numpy() - base
+    assert np.all(cost_out > 0) and np.all(cost_in > 2.0 * cost_out)
