@@ -6,6 +6,7 @@ transform moves the pixels and the label quads, so labels stay exact.
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
 
 import cv2
@@ -43,6 +44,18 @@ class CameraConfig:
     sharpen_p: float = 0.0
     sharpen_amount: tuple[float, float] = (0.3, 1.5)
     sharpen_sigma: tuple[float, float] = (0.7, 1.8)
+
+
+def add_camera_flags(ap: argparse.ArgumentParser) -> None:
+    """The command-line switches for the camera's optional effects."""
+    ap.add_argument("--tilt-p", type=float, default=CameraConfig.tilt_p,
+                    help="share of frames taken by a camera tilted against the page")
+    ap.add_argument("--sharpen-p", type=float, default=CameraConfig.sharpen_p,
+                    help="share of frames sharpened as a phone's processor does")
+
+
+def camera_from_flags(args: argparse.Namespace) -> CameraConfig:
+    return CameraConfig(tilt_p=args.tilt_p, sharpen_p=args.sharpen_p)
 
 
 @dataclass

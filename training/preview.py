@@ -12,7 +12,8 @@ import cv2
 import numpy as np
 
 from training.shards import sample_seed
-from training.synth import Sample, Synthesizer
+from training.camera import add_camera_flags, camera_from_flags
+from training.synth import Sample, SynthConfig, Synthesizer
 
 GREEN, ORANGE = (40, 200, 40), (0, 150, 255)
 
@@ -57,8 +58,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cols", type=int, default=4)
     ap.add_argument("--out", type=Path, default=Path("docs/synth_preview.png"))
+    add_camera_flags(ap)
     args = ap.parse_args(argv)
-    synth = Synthesizer()
+    synth = Synthesizer(SynthConfig(camera=camera_from_flags(args)))
     samples = [synth.make_sample(sample_seed(args.seed, i)) for i in range(args.count)]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(args.out), contact_sheet(samples, args.cols))

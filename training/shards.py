@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 from tqdm import tqdm
 
-from training.camera import CameraConfig
+from training.camera import add_camera_flags, camera_from_flags
 from training.synth import LinkLabel, Sample, SynthConfig, Synthesizer
 
 SEED_STRIDE = 1_000_003
@@ -171,12 +171,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=max(1, mp.cpu_count()))
     ap.add_argument("--shard-size", type=int, default=500)
-    ap.add_argument("--tilt-p", type=float, default=CameraConfig.tilt_p,
-                    help="share of frames taken by a camera tilted against the page (training.camera)")
-    ap.add_argument("--sharpen-p", type=float, default=CameraConfig.sharpen_p,
-                    help="share of frames sharpened as a phone's processor does")
+    add_camera_flags(ap)
     args = ap.parse_args(argv)
-    camera = CameraConfig(tilt_p=args.tilt_p, sharpen_p=args.sharpen_p)
+    camera = camera_from_flags(args)
     m = build(args.out, args.count, args.seed, args.workers, args.shard_size, config=SynthConfig(camera=camera))
     print(f"{m['count']} samples, {m['links']} links, {m['samples_per_second']} samples/s with {m['workers']} workers "
           f"-> {args.out}")
