@@ -80,8 +80,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--tune-long-sides", type=int, nargs="+", default=[960, 1280],
                     help="with --tune: the input long sides to choose from (a larger one must gain 0.01 F1)")
     ap.add_argument("--notes", type=Path, help="Markdown appended to the model card (training history, figures measured elsewhere)")
+    ap.add_argument("--figures", type=Path,
+                    help="folder for the worst-case pictures (default: docs/ for the shipped models/, else --out, "
+                         "so converting an experiment leaves the shipped model's pictures alone)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    figures = args.figures or (Path("docs") if args.out.resolve() == Path("models").resolve() else args.out)
 
     spec = ModelSpec(input=replace(InputSpec(), long_side=args.long_side))
     # Keep the loaded object: its variables die with it, and `serve` alone
@@ -154,7 +158,7 @@ def main(argv: list[str] | None = None) -> None:
             r_int8 = evaluate(items_fn(), fn, spec)
             r_float = evaluate(items_fn(), keras_prob_fn(serve, spec), spec)
             acc[name] = {"int8": r_int8.summary(), "float": r_float.summary()}
-            draw_worst(r_int8, Path("docs") / f"worst_{name}.png")
+            draw_worst(r_int8, figures / f"worst_{name}.png")
             log.info("%s: int8 P=%.3f R=%.3f F1=%.3f | float F1=%.3f", name, r_int8.precision, r_int8.recall, r_int8.f1, r_float.f1)
         report["accuracy"] = acc
 
@@ -180,7 +184,8 @@ def main(argv: list[str] | None = None) -> None:
     }
     for v, p in paths.items():
         ModelSpec(input=spec.input, output=spec.output, decode=spec.decode, info={**info, "variant": v}).save(p.with_suffix(".json"))
-    write_card(args.out / "MODEL_CARD.md", {**info, "notes": args.notes.read_text() if args.notes else ""})
+    write_card(args.out / "MODEL_CARD.md", {**info, "figures": str(figures),
+                                            "notes": args.notes.read_text() if args.notes else ""})
     print(json.dumps(report, indent=2))
 
 

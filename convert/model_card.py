@@ -57,6 +57,7 @@ def write_card(path: Path, info: dict) -> None:
         "",
     ]
     if "accuracy" in info:
+        figures = info.get("figures", "docs")
         lines += [
             "## Accuracy",
             "Detection of link line quads, IoU >= 0.5 (a link wrapped over two lines is two quads). Links cut "
@@ -73,7 +74,7 @@ def write_card(path: Path, info: dict) -> None:
             "",
             *_recall_by(info["accuracy"]),
             "",
-            "Worst cases: `docs/worst_synthetic.png`, `docs/worst_realdocs.png` (green: truth, red: detections).",
+            f"Worst cases: `{figures}/worst_synthetic.png`, `{figures}/worst_realdocs.png` (green: truth, red: detections).",
             "",
         ]
     if "decode_tuning" in info:
