@@ -74,6 +74,8 @@ _SCHEME = re.compile(
 _LEADING_JUNK = "([{<\"'.,;:\u00b7\u2022*_-!|`^"
 # "_" included: an underline under a link's last letters reads as one.
 _TRAILING_JUNK = ".,;:!?\"'>_"
+# Trailing junk that is not also a mark a link breaks after (``looks_incomplete``).
+_NEVER_BEFORE_WRAP = "!\"'>,;"
 _CLOSERS = {")": "(", "]": "[", "}": "{"}
 # Two or more "=" at the very end (with "_" among them): a blurred line end,
 # an underline or the edge of the cut-out read as "=="; a query value ends in
@@ -420,6 +422,8 @@ def join_wrapped(parts: list[str], words: frozenset[str] | None = None) -> str:
         return ""
     out = pieces[0]
     for nxt in pieces[1:]:
+        # Junk read past a line's end is not part of the link (``looks_incomplete``).
+        out = out.rstrip(_NEVER_BEFORE_WRAP) or out
         if out.endswith("-") and not out.endswith("--") and _drop_break_hyphen(out[:-1], nxt, words):
             out = out[:-1]
         out += nxt
@@ -433,7 +437,9 @@ def looks_incomplete(text: str) -> bool:
         return False
     if _BARE_SCHEME.match(t) or _BARE_SCHEME.match(repair_ocr(t)):
         return True
-    t = _drop_rule(t)
+    # Junk read past the line's end ("should_!"), and sentence marks that no
+    # wrapped link ends in, hide the character that tells.
+    t = _drop_rule(t).rstrip(_NEVER_BEFORE_WRAP)
     # "...pdf)." or "...html]": a bracket the link did not open closes the
     # sentence's parenthesis around it, so the link ended before it.
     if _ends_unopened(_strip_leading(t).rstrip(".,;:")):

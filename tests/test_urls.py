@@ -214,6 +214,10 @@ def test_display_host_shows_lookalikes() -> None:
     (["https://example.com/a--", "b"], "https://example.com/a--b"),
     (["  https://example.com/ ", " a b/c "], "https://example.com/ab/c"),
     (["https://example.com/a", "", "b"], "https://example.com/ab"),
+    # Junk read past the first line's end (bundled page3: "should_!").
+    (["http://example.com/should_!", "world/x.jpg"], "http://example.com/should_world/x.jpg"),
+    (["https://example.com/a/\"", "b"], "https://example.com/a/b"),
+    (["!!!", "b"], "!!!b"),  # nothing left to strip to: kept as read
 ])
 def test_join_wrapped(parts: list[str], joined: str) -> None:
     assert join_wrapped(parts) == joined
@@ -236,6 +240,9 @@ def test_join_without_word_list_keeps_hyphens_between_letters() -> None:
     ("(https://example.com/a.pdf).", False), ("https://example.com/a.pdf]", False),
     ("https://example.com/a(1).", True),  # its own bracket: the period may still be the link's
     ("https://example.com/a.pdf).====", False), ("https://example.com/a==", False),
+    # Junk past the line's end hides the mark that tells; a sentence's "!" does not.
+    ("http://example.com/should_!", True), ("https://example.com/a/\",", True),
+    ("https://example.com/a!", False), ("example.com/a,", False),
 ])
 def test_looks_incomplete(text: str, incomplete: bool) -> None:
     assert looks_incomplete(text) is incomplete
