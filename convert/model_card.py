@@ -27,6 +27,17 @@ def _recall_by(acc: dict) -> list[str]:
     return rows
 
 
+def _camera_extras(data: dict) -> str:
+    cam = (data.get("config") or {}).get("camera") or {}
+    extras = []
+    if cam.get("tilt_p"):
+        extras.append(f"a camera tilted against the page by up to {cam.get('max_tilt_deg'):g} degrees "
+                      f"({cam['tilt_p']:.0%} of frames)")
+    if cam.get("sharpen_p"):
+        extras.append(f"a processor's sharpening ({cam['sharpen_p']:.0%} of frames)")
+    return "; " + ", ".join(extras) if extras else ""
+
+
 def write_card(path: Path, info: dict) -> None:
     v = info["variants"]
     sizes = list(next(iter(v.values()))["latency_ms_2_threads"])
@@ -109,12 +120,14 @@ def write_card(path: Path, info: dict) -> None:
         "See `training/` for the recipe: prose, headings, lists, reference lists, footnotes, boxed and inverted "
         "notes; https/http/www/bare/ftp links inline, in parentheses, italic, bold, monospace, underlined, "
         "coloured, wrapped over lines; perspective, rotation, page curl, blur, noise, JPEG, uneven light, shadows, "
-        "glare. Data command: `" + str(data.get("command")) + "`.",
+        "glare" + _camera_extras(data) + ". Data command: `" + str(data.get("command")) + "`.",
         "",
         "## Training",
         f"Keras 3 / TensorFlow 2.21 on the CPU: {tr.get('epochs')} epochs x {tr.get('steps_per_epoch')} steps, "
         f"batch {tr.get('batch')}, {tr.get('crop')}x{tr.get('crop')} random crops, AdamW lr {tr.get('lr')} cosine, "
         "BCE + dice on the link map, BCE on the text map."
+        + (f" Link-map BCE counts {1 + tr['end_weight']:g}x around each line's two ends (`--end-weight "
+           f"{tr['end_weight']:g}`)." if tr.get("end_weight") else "")
         + (f" Network: stem {net.get('stem')}, widths {net.get('widths')} and inverted residual blocks "
            f"{net.get('repeats')} at strides 4, 8, 16, 32, FPN {net.get('fpn')}." if net else ""),
         "",

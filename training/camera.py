@@ -32,10 +32,10 @@ class CameraConfig:
     # A camera held at an angle to the page: pitch and yaw of a pinhole
     # camera (focal length as a fraction of the frame width), on top of the
     # corner jitter above. Real cameras foreshorten far more than the jitter
-    # does. Off by default: the shipped model was trained without it, and a
-    # run with it (0.5, with sharpening 0.5) detected real documents better
-    # but read them worse end to end (docs/model_notes.md, "a camera held at
-    # an angle").
+    # does. Off by default (the generator's plain camera); the shipped model
+    # was trained with 0.5 of each, together with an end-weighted loss
+    # (scripts/train_model.sh; docs/model_notes.md, "a camera held at an
+    # angle" and the section after it).
     tilt_p: float = 0.0
     max_tilt_deg: float = 26.0
     focal_frac: tuple[float, float] = (0.8, 1.5)
