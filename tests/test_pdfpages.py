@@ -172,27 +172,6 @@ def test_lookalikes_are_ignored_not_negatives(pages) -> None:
     assert seen >= 4
 
 
-@pytest.mark.slow
-def test_loss_does_not_see_ignored_pixels() -> None:
-    tf = pytest.importorskip("tensorflow")
-    from training.train import make_loss
-
-    rng = np.random.default_rng(0)
-    y = np.zeros((2, 16, 16, 2), np.float32)
-    y[:, 4:6, 2:12, 0] = 1.0
-    y[:, 10:12, 2:12, 0] = IGNORE
-    y[..., 1] = (y[..., 0] > 0).astype(np.float32)
-    p = rng.uniform(0.05, 0.95, y.shape).astype(np.float32)
-    q = p.copy()
-    q[:, 10:12, 2:12, 0] = rng.uniform(0.05, 0.95, (2, 2, 10))  # anything under the ignored pixels
-    loss = make_loss(0.5)
-    a, b = loss(tf.constant(y), tf.constant(p)).numpy(), loss(tf.constant(y), tf.constant(q)).numpy()
-    assert np.allclose(a, b)
-    y_neg = y.copy()
-    y_neg[:, 10:12, 2:12, 0] = 0.0  # the same pixels as negatives do count
-    assert not np.allclose(loss(tf.constant(y_neg), tf.constant(p)).numpy(), loss(tf.constant(y_neg), tf.constant(q)).numpy())
-
-
 def test_an_index_of_the_other_split_is_refused_before_any_download(tmp_path, capsys) -> None:
     from training.pdfpages import main
 
