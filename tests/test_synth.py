@@ -106,12 +106,12 @@ def test_link_size_range(synth: Synthesizer) -> None:
 def test_end_zones_cover_each_line_end_and_not_its_middle() -> None:
     from edge_app.decode import rasterize_targets
     from edge_app.model_spec import DecodeSpec
-    from training.synth import LinkLabel, end_zone_map
+    from training.synth import LinkLabel, targets
 
     image = np.full((256, 512, 3), 255, np.uint8)
     quad = np.array([[40, 100], [440, 100], [440, 124], [40, 124]], np.float32)  # one line, 24 px high
     label = LinkLabel("https://example.com/a", "https", [quad], False, {})
-    zone = end_zone_map(image, [label], stride=4)
+    zone = targets(image, [label], [], stride=4, end_zones=True)[1][..., 2]
     band = rasterize_targets([quad], (256, 512), 4, DecodeSpec())
     assert zone.shape == band.shape
     row = zone[112 // 4]

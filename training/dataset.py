@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from edge_app.model_spec import OutputSpec
 from training.shards import read_dataset
-from training.synth import end_zone_map, targets
+from training.synth import targets
 
 
 @dataclass
@@ -33,9 +33,9 @@ def load(folder: Path, limit: int | None = None, progress: bool = True) -> InMem
         if limit is not None and i >= limit:
             break
         bgr = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
-        img, m = targets(bgr, links, tq, stride, ignore_quads=_meta.get("ignore_quads"))
+        img, m = targets(bgr, links, tq, stride, ignore_quads=_meta.get("ignore_quads"), end_zones=True)
         images.append(img)
-        maps.append(np.concatenate([m, end_zone_map(bgr, links, stride)[..., None]], axis=-1))
+        maps.append(m)
     if not images:
         raise FileNotFoundError(f"no samples in {folder}: run python -m training.shards --out {folder}")
     return InMemoryData(images, maps)

@@ -120,10 +120,11 @@ IGNORE = 2
 
 def targets(image: np.ndarray, links: list[LinkLabel], text_quads: list[np.ndarray], stride: int = 4,
             input_spec: InputSpec | None = None, decode_spec: DecodeSpec | None = None,
-            ignore_quads: list[np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+            ignore_quads: list[np.ndarray] | None = None, end_zones: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Model input (gray uint8) and target maps (link, text) at ``stride``,
     through the runtime's own preprocessing and the decoder's own shrink rule.
-    ``ignore_quads`` mark link-map pixels outside every link as IGNORE."""
+    ``ignore_quads`` mark link-map pixels outside every link as IGNORE;
+    ``end_zones`` adds a third map, ``end_zone_map`` of the link lines."""
     spec = input_spec or InputSpec()
     h, w = image.shape[:2]
     mi = preprocess(image, spec, long_side=max(w, h))  # training frames are already at network scale
@@ -140,7 +141,10 @@ def targets(image: np.ndarray, links: list[LinkLabel], text_quads: list[np.ndarr
     if ignore_quads:
         ignore = rasterize_targets([to_input(np.asarray(q, np.float32)) for q in ignore_quads], mi.image.shape, stride, dspec)
         link_map = np.where((link_map == 0) & (ignore > 0), IGNORE, link_map).astype(np.uint8)
-    return mi.image, np.stack([link_map, text_map], axis=-1)
+    maps = [link_map, text_map]
+    if end_zones:
+        maps.append(end_zone_map(link_quads, mi.image.shape, stride, dspec))
+    return mi.image, np.stack(maps, axis=-1)
 
 
 # Half-width of an end zone along the line, in line heights, centred on the
@@ -148,37 +152,29 @@ def targets(image: np.ndarray, links: list[LinkLabel], text_quads: list[np.ndarr
 END_REACH = 0.6
 
 
-def end_zone_map(image: np.ndarray, links: list[LinkLabel], stride: int = 4,
-                 input_spec: InputSpec | None = None, decode_spec: DecodeSpec | None = None) -> np.ndarray:
-    """Map (uint8 {0,1}, the shape of ``targets``' maps) of the pixels around
-    each link line's two ends, across the line's full height.
+def end_zone_map(quads: list[np.ndarray], shape: tuple[int, int], stride: int, spec: DecodeSpec) -> np.ndarray:
+    """Map (H/stride, W/stride) uint8 {0,1} of the pixels around each link
+    line's two ends, across the line's full height, for quads in input pixels
+    (as ``rasterize_targets`` takes them).
 
     The reader lives or dies by where a line ends (a cut-short quad reads a
     cut-short URL), while IoU-style losses barely see the few pixels there;
     training can weight them with this map."""
-    spec = input_spec or InputSpec()
-    h, w = image.shape[:2]
-    mi = preprocess(image, spec, long_side=max(w, h))
-    dspec = decode_spec or DecodeSpec()
-    scale = np.array([mi.scale_x, mi.scale_y], np.float32)
-    zone = np.zeros((mi.image.shape[0] // stride, mi.image.shape[1] // stride), np.uint8)
-    for ln in links:
-        for q in ln.quads:
-            q = np.asarray(q, np.float32).reshape(4, 2) / scale
-            tl, tr, br, bl = q
-            axis = (tr + br - tl - bl) / 2
-            length = float(np.linalg.norm(axis))
-            if length < 1e-6:
-                continue
-            u = axis / length
-            height = (np.linalg.norm(bl - tl) + np.linalg.norm(br - tr)) / 2
-            band = shrink_quad(q, dspec)
-            reach = u * END_REACH * height
-            for top, bottom, end in ((tl, bl, (band[0] + band[3]) / 2), (tr, br, (band[1] + band[2]) / 2)):
-                # Across the full line height: the top and bottom edges' offsets from the mid-line.
-                mid = (top + bottom) / 2
-                up, down = top - mid, bottom - mid
-                poly = np.stack([end - reach + up, end + reach + up, end + reach + down, end - reach + down])
-                poly = poly / stride - 0.5
-                cv2.fillPoly(zone, [np.round(poly * 16).astype(np.int32)], 1, lineType=cv2.LINE_8, shift=4)
+    h, w = shape
+    zone = np.zeros((h // stride, w // stride), np.uint8)
+    for q in quads:
+        tl, tr, br, bl = np.asarray(q, np.float32).reshape(4, 2)
+        axis = (tr + br - tl - bl) / 2
+        length = float(np.linalg.norm(axis))
+        if length < 1e-6:
+            continue
+        height = (np.linalg.norm(bl - tl) + np.linalg.norm(br - tr)) / 2
+        reach = axis / length * END_REACH * height
+        band = shrink_quad(q, spec)
+        for top, bottom, end in ((tl, bl, (band[0] + band[3]) / 2), (tr, br, (band[1] + band[2]) / 2)):
+            # Across the full line height: the top and bottom edges' offsets from the mid-line.
+            mid = (top + bottom) / 2
+            up, down = top - mid, bottom - mid
+            poly = np.stack([end - reach + up, end + reach + up, end + reach + down, end - reach + down]) / stride - 0.5
+            cv2.fillPoly(zone, [np.round(poly * 16).astype(np.int32)], 1, lineType=cv2.LINE_8, shift=4)
     return zone
