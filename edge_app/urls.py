@@ -408,6 +408,18 @@ def _drop_break_hyphen(head: str, tail: str, words: frozenset[str]) -> bool:
     return (left + right) in words
 
 
+def _wrap_head(text: str) -> str:
+    """A wrapped link's line without the junk Tesseract reads past its end:
+    marks no link breaks before (``should_!``), and a speck read as "." or ","
+    right after a final "/" (``2ee1.us/.``: typesetters break after the
+    slash, and a path segment starting with "." is rare). Nothing left to
+    strip to: kept as read."""
+    t = text.rstrip(_NEVER_BEFORE_WRAP)
+    if len(t) > 1 and t[-1] in ".," and t[-2] == "/":
+        t = t[:-1]
+    return t or text
+
+
 def join_wrapped(parts: list[str], words: frozenset[str] | None = None) -> str:
     """Join the texts of a link printed over several lines into one string.
 
@@ -423,7 +435,7 @@ def join_wrapped(parts: list[str], words: frozenset[str] | None = None) -> str:
     out = pieces[0]
     for nxt in pieces[1:]:
         # Junk read past a line's end is not part of the link (``looks_incomplete``).
-        out = out.rstrip(_NEVER_BEFORE_WRAP) or out
+        out = _wrap_head(out)
         if out.endswith("-") and not out.endswith("--") and _drop_break_hyphen(out[:-1], nxt, words):
             out = out[:-1]
         out += nxt
@@ -439,7 +451,7 @@ def looks_incomplete(text: str) -> bool:
         return True
     # Junk read past the line's end ("should_!"), and sentence marks that no
     # wrapped link ends in, hide the character that tells.
-    t = _drop_rule(t).rstrip(_NEVER_BEFORE_WRAP)
+    t = _wrap_head(_drop_rule(t))
     # "...pdf)." or "...html]": a bracket the link did not open closes the
     # sentence's parenthesis around it, so the link ended before it.
     if _ends_unopened(_strip_leading(t).rstrip(".,;:")):

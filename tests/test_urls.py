@@ -217,6 +217,10 @@ def test_display_host_shows_lookalikes() -> None:
     # Junk read past the first line's end (bundled page3: "should_!").
     (["http://example.com/should_!", "world/x.jpg"], "http://example.com/should_world/x.jpg"),
     (["https://example.com/a/\"", "b"], "https://example.com/a/b"),
+    # A speck after the slash the line breaks at (bundled page2: "2ee1.us/.").
+    (["2ee1.us/.", "topology/want"], "2ee1.us/topology/want"),
+    (["https://example.com/a/,", "b"], "https://example.com/a/b"),
+    (["https://example.", "com/b"], "https://example.com/b"),
     (["!!!", "b"], "!!!b"),  # nothing left to strip to: kept as read
 ])
 def test_join_wrapped(parts: list[str], joined: str) -> None:
@@ -242,7 +246,7 @@ def test_join_without_word_list_keeps_hyphens_between_letters() -> None:
     ("https://example.com/a.pdf).====", False), ("https://example.com/a==", False),
     # Junk past the line's end hides the mark that tells; a sentence's "!" does not.
     ("http://example.com/should_!", True), ("https://example.com/a/\",", True),
-    ("https://example.com/a!", False), ("example.com/a,", False),
+    ("https://example.com/a!", False), ("example.com/a,", False), ("2ee1.us/.", True),
 ])
 def test_looks_incomplete(text: str, incomplete: bool) -> None:
     assert looks_incomplete(text) is incomplete
