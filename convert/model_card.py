@@ -38,6 +38,14 @@ def _camera_extras(data: dict) -> str:
     return "; " + ", ".join(extras) if extras else ""
 
 
+def _parity_line(variants: dict) -> list[str]:
+    counts = {d["parity"].get("images") for d in variants.values()} - {None}
+    if not counts:
+        return []
+    return [f"Map error and F1 drop: each export against the float SavedModel on the same {max(counts)} synthetic "
+            "validation frames, at the shipped decoding settings.", ""]
+
+
 def write_card(path: Path, info: dict) -> None:
     v = info["variants"]
     sizes = list(next(iter(v.values()))["latency_ms_2_threads"])
@@ -66,6 +74,7 @@ def write_card(path: Path, info: dict) -> None:
         "",
         *lat,
         "",
+        *_parity_line(v),
     ]
     if "accuracy" in info:
         figures = info.get("figures", "docs")

@@ -47,12 +47,28 @@ def tflite_maps(path: str, images: list[np.ndarray], threads: int = 2) -> list[n
     return maps
 
 
-def check(serve, tflite_path: str, items: list[EvalItem], spec: ModelSpec) -> Parity:
+@dataclass
+class FloatReference:
+    """The float SavedModel's maps and F1 on a parity set, computed once for
+    all the variants compared against it."""
+
+    images: list[np.ndarray]  # preprocessed model inputs
+    maps: list[np.ndarray]
+    f1: float
+
+
+def float_reference(serve, items: list[EvalItem], spec: ModelSpec) -> FloatReference:
     images = [preprocess(it.image, spec.input).image for it in items]
-    ref = [np.asarray(serve(im[None, :, :, None].astype(np.float32)))[0] for im in images]
-    got = tflite_maps(tflite_path, images)
-    err = np.concatenate([np.abs(a[..., 0] - b[..., 0]).ravel() for a, b in zip(ref, got)])
-    f_float = evaluate(iter(items), keras_prob_fn(serve, spec), spec, progress=False).f1
+    maps = [np.asarray(serve(im[None, :, :, None].astype(np.float32)))[0] for im in images]
+    f1 = evaluate(iter(items), keras_prob_fn(serve, spec), spec, progress=False).f1
+    return FloatReference(images=images, maps=maps, f1=f1)
+
+
+def check(serve, tflite_path: str, items: list[EvalItem], spec: ModelSpec,
+          reference: FloatReference | None = None) -> Parity:
+    ref = reference or float_reference(serve, items, spec)
+    got = tflite_maps(tflite_path, ref.images)
+    err = np.concatenate([np.abs(a[..., 0] - b[..., 0]).ravel() for a, b in zip(ref.maps, got)])
     lookup = {id(it.image): g for it, g in zip(items, got)}
 
     def export_fn(frame: np.ndarray):
@@ -60,4 +76,4 @@ def check(serve, tflite_path: str, items: list[EvalItem], spec: ModelSpec) -> Pa
         return lookup[id(frame)][..., spec.output.link_channel], mi
 
     f_export = evaluate(iter(items), export_fn, spec, progress=False).f1
-    return Parity(map_mae=float(err.mean()), map_max=float(err.max()), f1_float=f_float, f1_export=f_export)
+    return Parity(map_mae=float(err.mean()), map_max=float(err.max()), f1_float=ref.f1, f1_export=f_export)
