@@ -23,24 +23,25 @@ _ROTATIONS = [np.array([(k + j) % 4 for j in range(4)]) for k in range(4)]
 
 
 def order_quad(pts: np.ndarray) -> np.ndarray:
-    """Order 4 points as tl, tr, br, bl for a line of text read left to right."""
+    """Order 4 points as tl, tr, br, bl for a line of text read left to right:
+    the top edge is a long side (the line runs along it) pointing rightwards
+    (straight up for a line turned a quarter turn anticlockwise)."""
     pts = np.asarray(pts, dtype=np.float32).reshape(4, 2)
     c = pts.mean(axis=0)
-    # Sort by angle around the centre, then rotate so the first point is the
-    # top-left one (smallest x + y among the two leftmost).
     ang = np.arctan2(pts[:, 1] - c[1], pts[:, 0] - c[0])
     pts = pts[np.argsort(ang)]  # clockwise in image coordinates, starting at ~ -pi (left)
-    # Choose the long side as the reading direction.
-    e01 = math.hypot(*(pts[1] - pts[0]))
-    e12 = math.hypot(*(pts[2] - pts[1]))
+    edges = [math.hypot(*(pts[(k + 1) % 4] - pts[k])) for k in range(4)]
     best = None
-    for rot in _ROTATIONS:
+    for k, rot in enumerate(_ROTATIONS):
+        # Starting at point k makes edge k the top. A short top edge would
+        # turn a line steeper than about 27 degrees clockwise on its side.
+        if edges[k] < edges[(k + 1) % 4] - 1e-3:
+            continue
         q = pts[rot]
         top = q[1] - q[0]
-        if math.hypot(*top) + 1e-6 < min(e01, e12) * 0.999 and abs(e01 - e12) > 1e-3:
+        if top[0] < 0 or (top[0] == 0 and top[1] > 0):
             continue
-        if top[0] <= 0:  # top edge must point rightwards
-            continue
+        # Of two equal candidates (a square), the one starting top-left.
         score = q[0, 0] + q[0, 1] * 0.5
         if best is None or score < best[0]:
             best = (score, q)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from edge_app.decode import merge_scales, reading_order
-from edge_app.results import Detection, quad_overlap
+from edge_app.decode import decode, merge_scales, rasterize_targets, reading_order
+from edge_app.model_spec import DecodeSpec
+from edge_app.results import Detection, quad_iou, quad_overlap, quad_size
 
 
 def _det(x0: float, y0: float, x1: float, y1: float, score: float = 0.95) -> Detection:
@@ -34,3 +36,24 @@ def test_overlap_is_measured_against_the_smaller_quad() -> None:
     big, inside = _det(0, 0, 100, 20).quad, _det(10, 5, 30, 15).quad
     assert quad_overlap(big, inside) == 1.0
     assert quad_overlap(big, _det(200, 0, 300, 20).quad) == 0.0
+
+
+@pytest.mark.parametrize("angle", [-60.0, -35.0, -10.0, 0.0, 10.0, 28.0, 35.0, 60.0])
+def test_a_turned_line_decodes_to_a_quad_along_it_reading_left_to_right(angle: float) -> None:
+    # A line turned clockwise by more than about 27 degrees once came back on
+    # its side (the short edge as its top): the reader then cut out a strip
+    # across the text.
+    spec = DecodeSpec()
+    c, (w, h) = np.array([256.0, 256.0]), (320.0, 24.0)
+    t = np.deg2rad(angle)
+    u, v = np.array([np.cos(t), np.sin(t)]), np.array([-np.sin(t), np.cos(t)])
+    quad = np.array([c - u * w / 2 - v * h / 2, c + u * w / 2 - v * h / 2,
+                     c + u * w / 2 + v * h / 2, c - u * w / 2 + v * h / 2], np.float32)
+    prob = rasterize_targets([quad], (512, 512), 4, spec).astype(np.float32)
+    [det] = decode(prob, spec, stride=4)
+    qw, qh = quad_size(det.quad)
+    assert qw > 5 * qh
+    tl, tr, _br, bl = det.quad
+    assert tr[0] > tl[0]  # the top edge points right
+    assert np.dot(bl - tl, v) > 0  # and the bottom lies below it, across the line
+    assert quad_iou(det.quad, quad) > 0.6
