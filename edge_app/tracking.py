@@ -268,9 +268,11 @@ class Tracker:
         self._memo.clear()
 
     # ------------------------------------------------------------ association
-    def _affinity(self, a: np.ndarray, b: np.ndarray) -> float:
-        """Track quad ``a`` vs detection quad ``b``: 0 = no match; higher = better."""
-        iou = quad_iou(a, b)
+    def _affinity(self, a: np.ndarray, b: np.ndarray, boxes_meet: bool = True) -> float:
+        """Track quad ``a`` vs detection quad ``b``: 0 = no match; higher = better.
+        ``boxes_meet``: False when their bounding boxes are known to be
+        disjoint (then so are the quads: no polygon intersection needed)."""
+        iou = quad_iou(a, b) if boxes_meet else 0.0
         if iou >= self.settings.min_iou:
             return 1.0 + iou
         h1, h2 = quad_height(a), quad_height(b)
@@ -293,9 +295,10 @@ class Tracker:
         # neither way: reject them in one numpy step, test the rest exactly.
         slack = self.settings.max_centre_dist * np.maximum((thi - tlo)[:, None, 1], (dhi - dlo)[None, :, 1])
         apart = ((tlo[:, None] > dhi[None] + slack[..., None]) | (dlo[None] > thi[:, None] + slack[..., None])).any(-1)
+        meet = ((tlo[:, None] <= dhi[None]) & (dlo[None] <= thi[:, None])).all(-1)
         pairs = []
         for ti, di in zip(*np.nonzero(~apart)):
-            a = self._affinity(tq[ti], dq[di])
+            a = self._affinity(tq[ti], dq[di], bool(meet[ti, di]))
             if a > 0:
                 pairs.append((a, int(ti), int(di)))
         return pairs
