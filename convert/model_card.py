@@ -144,7 +144,8 @@ def write_card(path: Path, info: dict) -> None:
         "```",
         "bash scripts/train_model.sh",
         "```",
-        f"Commit: `{info.get('commit')}`. Convert command: `{info.get('convert_command')}`.",
+        f"Converted at commit `{info.get('commit')}` (the notes below say where it was trained). "
+        f"Convert command: `{info.get('convert_command')}`.",
         "",
         *([info["notes"], ""] if info.get("notes") else []),
         "## Limits",
