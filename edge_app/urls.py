@@ -410,12 +410,12 @@ def _drop_break_hyphen(head: str, tail: str, words: frozenset[str]) -> bool:
 
 def _wrap_head(text: str) -> str:
     """A wrapped link's line without the junk Tesseract reads past its end:
-    marks no link breaks before (``should_!``), and a speck read as "." or ","
-    right after a final "/" (``2ee1.us/.``: typesetters break after the
+    marks no link breaks before (``should_!``, ``a/,``), and a speck read as
+    "." right after a final "/" (``2ee1.us/.``: typesetters break after the
     slash, and a path segment starting with "." is rare). Nothing left to
     strip to: kept as read."""
     t = text.rstrip(_NEVER_BEFORE_WRAP)
-    if len(t) > 1 and t[-1] in ".," and t[-2] == "/":
+    if t.endswith("/."):
         t = t[:-1]
     return t or text
 

@@ -3,7 +3,7 @@ Tesseract are held to on them (shared by the CLI, pipeline and app tests).
 
 The detector outlines every known link of the samples; Tesseract then misreads
 some of the generator's random host and path tokens even on a perfect cut-out
-(test_reader.py: nspdqh -> nspdgh under an underline, 76oj8t8 -> 760j8t8,
+(test_reader.py: nspdqh -> nspdgh, also with the underline erased; 76oj8t8 -> 760j8t8;
 "#" -> "t"). So the bar is: every known link is found with its host read
 right, and at least a measured share of them letter for letter. Measured with
 the shipped model: photos, 10 of 10 links outlined, 9 with the host right, 8
