@@ -142,11 +142,18 @@ def merge_scales(first: list[Detection], more: list[Detection], overlap: float =
     return reading_order(first + extra)
 
 
+def fill_cells(target: np.ndarray, poly: np.ndarray, stride: int) -> None:
+    """Set to 1 the cells of a stride-``stride`` map that a polygon given in
+    input pixels covers (cell centres at (k + 0.5) * stride, as ``decode``
+    reads them back; sub-pixel vertices)."""
+    cells = np.asarray(poly, np.float32) / stride - 0.5
+    cv2.fillPoly(target, [np.round(cells * 16).astype(np.int32)], 1, lineType=cv2.LINE_8, shift=4)
+
+
 def rasterize_targets(quads: list[np.ndarray], shape: tuple[int, int], stride: int, spec: DecodeSpec) -> np.ndarray:
     """Target map (H/stride, W/stride) uint8 {0,1} for quads given in input pixels."""
     h, w = shape
     target = np.zeros((h // stride, w // stride), dtype=np.uint8)
     for q in quads:
-        s = shrink_quad(q, spec) / stride - 0.5
-        cv2.fillPoly(target, [np.round(s * 16).astype(np.int32)], 1, lineType=cv2.LINE_8, shift=4)
+        fill_cells(target, shrink_quad(q, spec), stride)
     return target

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from edge_app.decode import rasterize_targets, shrink_quad
+from edge_app.decode import fill_cells, rasterize_targets, shrink_quad
 from edge_app.model_spec import DecodeSpec
 from edge_app.preprocess import preprocess
+from edge_app.results import quad_height
 from edge_app.model_spec import InputSpec
 from training.camera import CameraConfig, photograph, random_geometry, warp_image, warp_points
 from training.fonts import FontFamily, discover_fonts
@@ -168,13 +169,11 @@ def end_zone_map(quads: list[np.ndarray], shape: tuple[int, int], stride: int, s
         length = float(np.linalg.norm(axis))
         if length < 1e-6:
             continue
-        height = (np.linalg.norm(bl - tl) + np.linalg.norm(br - tr)) / 2
-        reach = axis / length * END_REACH * height
+        reach = axis / length * END_REACH * quad_height(q)
         band = shrink_quad(q, spec)
         for top, bottom, end in ((tl, bl, (band[0] + band[3]) / 2), (tr, br, (band[1] + band[2]) / 2)):
             # Across the full line height: the top and bottom edges' offsets from the mid-line.
             mid = (top + bottom) / 2
             up, down = top - mid, bottom - mid
-            poly = np.stack([end - reach + up, end + reach + up, end + reach + down, end - reach + down]) / stride - 0.5
-            cv2.fillPoly(zone, [np.round(poly * 16).astype(np.int32)], 1, lineType=cv2.LINE_8, shift=4)
+            fill_cells(zone, np.stack([end - reach + up, end + reach + up, end + reach + down, end - reach + down]), stride)
     return zone
