@@ -124,3 +124,28 @@ def test_end_zones_cover_each_line_end_and_not_its_middle() -> None:
     assert left[0] < band_cols[0] <= left[-1] and right[0] <= band_cols[-1] < right[-1]
     assert not zone[112 // 4, (band_cols[0] + band_cols[-1]) // 2]  # the middle is not an end
     assert not zone[: 90 // 4].any() and not zone[136 // 4:].any()  # within the line's height
+
+
+def test_targets_at_the_runtime_scale_match_the_frame() -> None:
+    """``long_side`` trains on the frame as the runtime sees it: the input is
+    resized, and the link map decodes back to the labelled line in frame pixels."""
+    from edge_app.decode import decode
+    from edge_app.model_spec import DecodeSpec, InputSpec
+    from edge_app.preprocess import preprocess
+    from edge_app.results import quad_iou
+    from training.synth import LinkLabel, targets
+
+    image = np.full((480, 640, 3), 255, np.uint8)
+    quad = np.array([[40, 100], [440, 100], [440, 116], [40, 116]], np.float32)  # 16 px high
+    label = LinkLabel("https://example.com/a", "https", [quad], False, {})
+    small, small_maps = targets(image, [label], [], stride=4)
+    big, big_maps = targets(image, [label], [], stride=4, long_side=960)
+    assert small.shape == (480, 640)
+    assert big.shape == preprocess(image, InputSpec(), long_side=960).image.shape and big.shape[1] == 960
+    assert big_maps.shape[:2] == (big.shape[0] // 4, big.shape[1] // 4)
+    # The band is the same shrunk line, 1.5 times larger each way.
+    ratio = (big_maps[..., 0] > 0).sum() / (small_maps[..., 0] > 0).sum()
+    assert 1.8 < ratio < 2.8
+    sx, sy = 640 / big.shape[1], 480 / big.shape[0]
+    [det] = decode(big_maps[..., 0].astype(np.float32), DecodeSpec(), stride=4)
+    assert quad_iou(det.quad * np.array([sx, sy], np.float32), quad) > 0.5

@@ -26,14 +26,16 @@ class InMemoryData:
         return len(self.images)
 
 
-def load(folder: Path, limit: int | None = None, progress: bool = True) -> InMemoryData:
+def load(folder: Path, limit: int | None = None, progress: bool = True, long_side: int | None = None) -> InMemoryData:
+    """``long_side``: resize each frame as the runtime would (None: as made)."""
     stride = OutputSpec().stride
     images, maps = [], []
     for i, (jpeg, links, tq, _meta) in enumerate(tqdm(read_dataset(folder), desc=f"load {folder.name}", disable=not progress)):
         if limit is not None and i >= limit:
             break
         bgr = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
-        img, m = targets(bgr, links, tq, stride, ignore_quads=_meta.get("ignore_quads"), end_zones=True)
+        img, m = targets(bgr, links, tq, stride, ignore_quads=_meta.get("ignore_quads"), end_zones=True,
+                         long_side=long_side)
         images.append(img)
         maps.append(m)
     if not images:
@@ -41,12 +43,13 @@ def load(folder: Path, limit: int | None = None, progress: bool = True) -> InMem
     return InMemoryData(images, maps)
 
 
-def load_many(folders: str, limit: int | None = None, progress: bool = True) -> InMemoryData:
+def load_many(folders: str, limit: int | None = None, progress: bool = True,
+              long_side: int | None = None) -> InMemoryData:
     """Comma-separated folders as one pool: each crop picks a frame uniformly,
     so a folder's share of the crops is its share of the frames."""
     from training.shards import folders as split_folders
 
-    parts = [load(f, limit=limit, progress=progress) for f in split_folders(folders)]
+    parts = [load(f, limit=limit, progress=progress, long_side=long_side) for f in split_folders(folders)]
     if not parts:
         raise FileNotFoundError(f"no training folders in {folders!r}")
     return InMemoryData([im for p in parts for im in p.images], [m for p in parts for m in p.maps])

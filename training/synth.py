@@ -121,14 +121,16 @@ IGNORE = 2
 
 def targets(image: np.ndarray, links: list[LinkLabel], text_quads: list[np.ndarray], stride: int = 4,
             input_spec: InputSpec | None = None, decode_spec: DecodeSpec | None = None,
-            ignore_quads: list[np.ndarray] | None = None, end_zones: bool = False) -> tuple[np.ndarray, np.ndarray]:
+            ignore_quads: list[np.ndarray] | None = None, end_zones: bool = False,
+            long_side: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Model input (gray uint8) and target maps (link, text) at ``stride``,
     through the runtime's own preprocessing and the decoder's own shrink rule.
     ``ignore_quads`` mark link-map pixels outside every link as IGNORE;
-    ``end_zones`` adds a third map, ``end_zone_map`` of the link lines."""
+    ``end_zones`` adds a third map, ``end_zone_map`` of the link lines;
+    ``long_side`` resizes the frame as the runtime would (None: as made)."""
     spec = input_spec or InputSpec()
     h, w = image.shape[:2]
-    mi = preprocess(image, spec, long_side=max(w, h))  # training frames are already at network scale
+    mi = preprocess(image, spec, long_side=long_side or max(w, h))
     dspec = decode_spec or DecodeSpec()
     sx, sy = mi.scale_x, mi.scale_y
 

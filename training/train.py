@@ -53,6 +53,12 @@ class TrainConfig:
     # Start from this model's weights (a .keras file) instead of random ones: a second
     # run with a fresh learning-rate schedule continues a finished one.
     init: str | None = None
+    # Resize every frame so its longer side is this many pixels before cropping,
+    # as the runtime resizes its input (the sidecar's long_side): the generator
+    # makes 640x480 frames that the runtime sees upscaled to 960, so text the
+    # network trains on at native size is 1.5x smaller than what it runs on.
+    # None trains on the frames as made.
+    long_side: int | None = None
 
 
 def dice_loss(y: tf.Tensor, p: tf.Tensor) -> tf.Tensor:
@@ -122,8 +128,9 @@ def train(cfg: TrainConfig, model_cfg: ModelConfig | None = None, verbose: int =
     (out / "settings.json").write_text(json.dumps({"train": asdict(cfg), "model": asdict(model_cfg)}, indent=2) + "\n")
     keras.utils.set_random_seed(cfg.seed)
 
-    train_data = load_many(cfg.data, limit=cfg.limit, progress=verbose > 0)
-    val_data = load(Path(cfg.val), limit=None if cfg.limit is None else max(8, cfg.limit // 10), progress=verbose > 0)
+    train_data = load_many(cfg.data, limit=cfg.limit, progress=verbose > 0, long_side=cfg.long_side)
+    val_data = load(Path(cfg.val), limit=None if cfg.limit is None else max(8, cfg.limit // 10), progress=verbose > 0,
+                    long_side=cfg.long_side)
     ds = make_dataset(train_data, cfg.crop, cfg.batch, cfg.seed)
     val_ds = make_dataset(val_data, cfg.crop, cfg.batch, cfg.seed + 1).take(max(1, min(40, len(val_data) // cfg.batch)))
     val_ds = val_ds.cache()
@@ -171,7 +178,7 @@ def _ints(text: str) -> tuple[int, int, int, int]:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     for f, default in asdict(TrainConfig()).items():
-        typ = int if f in ("crop", "batch", "epochs", "steps_per_epoch", "seed", "limit", "schedule_epochs") else (float if isinstance(default, float) else str)
+        typ = int if f in ("crop", "batch", "epochs", "steps_per_epoch", "seed", "limit", "schedule_epochs", "long_side") else (float if isinstance(default, float) else str)
         ap.add_argument("--" + f.replace("_", "-"), type=typ, default=default)
     model_defaults = ModelConfig()
     ap.add_argument("--widths", type=_ints, default=model_defaults.widths,
