@@ -459,9 +459,17 @@ def looks_incomplete(text: str) -> bool:
     return bool(t) and t[-1] in "/.-?=&_:#~%"
 
 
+# A line opening with a short word and a colon that is nearly "http(s)":
+# a scheme Tesseract garbled past repair ("Retps:", "nttps:").
+_GARBLED_SCHEME = re.compile(r"^([a-z]{3,6}):")
+
+
 def _starts_new_link(text: str) -> bool:
     t = repair_ocr(text).lower()
-    return t.startswith(("http:", "https:", "ftp:", "www."))
+    if t.startswith(("http:", "https:", "ftp:", "www.")):
+        return True
+    m = _GARBLED_SCHEME.match(t)
+    return bool(m) and min(_edit_distance(m.group(1), s) for s in ("http", "https")) <= 2
 
 
 def continues_link(prev_text: str, next_text: str) -> bool:
@@ -488,6 +496,24 @@ def continues_link(prev_text: str, next_text: str) -> bool:
         return normalize_url(p) is None
     return looks_incomplete(p) or normalize_url(p) is None
 
+
+
+def continues_on_line(left_text: str, right_text: str) -> bool:
+    """Is the text of a piece just right of another, on the same printed
+    line, the rest of the left piece's link? (The detector's map breaks a
+    line at thin characters: ``https:`` | ``//cr.yp.to/software`` | ``.html``.)
+
+    Stricter than ``continues_link``: a word space looks the same as such a
+    break, so the right piece must start with a character no link starts
+    with, or the left one must end where no link ends and not be a link on
+    its own (``https:``, ``https://bugs.debian.``; a link ending in "/" is
+    usually complete, and what follows it is the sentence). Never when the
+    right piece starts a link of its own.
+    """
+    left, right = _clean_chars(left_text), _clean_chars(right_text)
+    if not left or not right or _starts_new_link(right):
+        return False
+    return right[0] in "/?#&=." or (looks_incomplete(left) and normalize_url(left) is None)
 
 # --------------------------------------------------------------- free text
 _SPACED_SCHEME = re.compile(r"(?i)\b(?:h[tl1i]{1,3}p[s5]?|ftp)(?:\s*[:;]\s*(?=[/\\|lI1])|\s+(?=//))")

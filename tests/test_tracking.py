@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from edge_app.results import Detection, quad_iou
-from edge_app.tracking import Tracker, TrackerSettings, group_lines, is_below, sharpness
+from edge_app.tracking import Tracker, TrackerSettings, cut_by_frame, group_lines, is_below, sharpness
 
 
 def quad(x: float, y: float, w: float = 200, h: float = 30) -> np.ndarray:
@@ -118,6 +118,18 @@ def test_a_lone_reading_is_confirmed_later_then_reading_stops() -> None:
     assert tr.tracks[0].state == "done"
 
 
+def test_a_line_the_frame_edge_cuts_is_read_once_it_is_whole() -> None:
+    tr = Tracker(TrackerSettings(stable_frames=1))
+    w = blank().shape[1]
+    # Sliding in from the right: the quad runs past the border, then fits.
+    dets = [[det(w - 150 - 20 * i, 100)] for i in range(6)]
+    assert [cut_by_frame(d[0].quad, blank().shape) for d in dets] == [True, True, True, False, False, False]
+    reads = _read_rounds(tr, [blank()] * 6, dets, "https://example.com/a")
+    assert reads == [0, 0, 0, 1, 0, 0]
+    tr = Tracker(TrackerSettings(stable_frames=1, read_cut_lines=True))
+    assert _read_rounds(tr, [blank()] * 6, dets, "https://example.com/a")[0] == 1
+
+
 def test_sharper_view_triggers_a_reread() -> None:
     tr = Tracker(TrackerSettings(stable_frames=1, sharper_ratio=1.5))
     sharp = blank()
@@ -195,6 +207,20 @@ def test_wrapped_link_lines_are_grouped() -> None:
     assert group_lines([q1, q2], ["https://example.com/", "www.other.org"]) == [[0], [1]]
     # A complete link followed by an unrelated line: no join either.
     assert group_lines([q1, q2], ["www.example.com", "and"]) == [[0], [1]]
+
+
+def test_pieces_of_one_printed_line_are_joined() -> None:
+    # The detector broke "https://cr.yp.to/software.html" at '//' and '.'
+    # (gaps of a fraction of a line height), and the link wraps onto the next line.
+    a, b, c = quad(100, 100, w=60), quad(166, 101, w=210), quad(382, 100, w=60)
+    d = quad(40, 140, w=120)
+    texts = ["https:", "//cr.yp.to/software", ".html/", "/index.txt"]
+    assert group_lines([b, d, c, a], [texts[1], texts[3], texts[2], texts[0]]) == [[3, 0, 2, 1]]
+    # The same geometry, but the text says they are separate: a word, then a link.
+    assert group_lines([a, b], ["see", "debian.org"]) == [[0], [1]]
+    # A piece too far right (3 line heights) is not part of the line.
+    assert group_lines([a, quad(250, 100)], ["https:", "//cr.yp.to/software"]) == [[0], [1]]
+    assert group_lines([a, b], ["https:", "//cr.yp.to/software"], TrackerSettings(split_gap=0)) == [[0], [1]]
 
 
 def test_tracker_links_joins_wrapped_tracks_and_hides_non_urls() -> None:

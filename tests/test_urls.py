@@ -7,6 +7,7 @@ import pytest
 
 from edge_app.urls import (
     continues_link,
+    continues_on_line,
     display_host,
     find_urls,
     is_safe_to_open,
@@ -265,9 +266,29 @@ def test_looks_incomplete(text: str, incomplete: bool) -> None:
     ("https://example.com/docu", "mentation", True),
     ("https://example.com/a", "?q=1", True),
     ("https://example.com/a", "", False),
+    # A scheme garbled past repair still starts a link of its own...
+    ("https://www.gouges.app/", "Retps:tennloodkipmewond", False),
+    # ...but not any word before a colon.
+    ("https://example.com/", "index:html", True),
 ])
 def test_continues_link(prev: str, nxt: str, cont: bool) -> None:
     assert continues_link(prev, nxt) is cont
+
+
+@pytest.mark.parametrize(("left", "right", "cont"), [
+    ("https:", "//cr.yp.to/software", True),  # the map broke at the scheme's '//'
+    ("https://cr.yp.to/software", ".html", True),
+    ("https://example.com/a/", "b/c", False),  # usually the sentence goes on
+    ("https://bugs.debian.", "org/516394", True),
+    ("https://exam", "ple.com/a", False),  # mid-word: cannot tell from a word space
+    ("https://example.com/a", "?q=1", True),
+    ("see", "debian.org", False),  # a word space looks the same as a break
+    ("https://example.com/a", "and", False),
+    ("https://example.com/", "www.python.org", False),  # a link of its own
+    ("https:", "", False),
+])
+def test_continues_on_line(left: str, right: str, cont: bool) -> None:
+    assert continues_on_line(left, right) is cont
 
 
 def test_find_urls_in_free_text() -> None:
