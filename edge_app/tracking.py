@@ -297,7 +297,9 @@ def _line_pieces(geo: list[_LineGeom], texts: list[str], s: TrackerSettings,
         while run[-1] in nxt and nxt[run[-1]] not in run:
             run.append(nxt[run[-1]])
         runs.append(run)
-    return runs
+    # Two overlapping pieces can each take the other: a loop with no start.
+    covered = {k for run in runs for k in run}
+    return runs + [[i] for i in range(n) if i not in covered]
 
 
 def _join_text(parts: tuple[str, ...]) -> str:
@@ -305,7 +307,7 @@ def _join_text(parts: tuple[str, ...]) -> str:
 
 
 def _join_url(parts: tuple[str, ...]) -> str | None:
-    return normalize_url(join_wrapped(list(parts)))
+    return normalize_url(_join_text(parts))
 
 
 def _text_vote(readings: list[tuple[str, float]]) -> str:

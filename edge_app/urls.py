@@ -497,7 +497,6 @@ def continues_link(prev_text: str, next_text: str) -> bool:
     return looks_incomplete(p) or normalize_url(p) is None
 
 
-
 def continues_on_line(left_text: str, right_text: str) -> bool:
     """Is the text of a piece just right of another, on the same printed
     line, the rest of the left piece's link? (The detector's map breaks a
@@ -514,6 +513,7 @@ def continues_on_line(left_text: str, right_text: str) -> bool:
     if not left or not right or _starts_new_link(right):
         return False
     return right[0] in "/?#&=." or (looks_incomplete(left) and normalize_url(left) is None)
+
 
 # --------------------------------------------------------------- free text
 _SPACED_SCHEME = re.compile(r"(?i)\b(?:h[tl1i]{1,3}p[s5]?|ftp)(?:\s*[:;]\s*(?=[/\\|lI1])|\s+(?=//))")

@@ -221,6 +221,9 @@ def test_pieces_of_one_printed_line_are_joined() -> None:
     # A piece too far right (3 line heights) is not part of the line.
     assert group_lines([a, quad(250, 100)], ["https:", "//cr.yp.to/software"]) == [[0], [1]]
     assert group_lines([a, b], ["https:", "//cr.yp.to/software"], TrackerSettings(split_gap=0)) == [[0], [1]]
+    # Two pieces on top of each other, each able to continue the other: still one group each at most.
+    groups = group_lines([quad(100, 100, w=10), quad(105, 100, w=7)], [".a", ".b"])
+    assert sorted(k for g in groups for k in g) == [0, 1]
 
 
 def test_tracker_links_joins_wrapped_tracks_and_hides_non_urls() -> None:
