@@ -149,3 +149,19 @@ def test_targets_at_the_runtime_scale_match_the_frame() -> None:
     sx, sy = 640 / big.shape[1], 480 / big.shape[0]
     [det] = decode(big_maps[..., 0].astype(np.float32), DecodeSpec(), stride=4)
     assert quad_iou(det.quad * np.array([sx, sy], np.float32), quad) > 0.5
+
+
+def test_training_frames_at_a_drawn_long_side(tmp_path) -> None:
+    """``load`` with a (low, high) long side: each frame resized to its own
+    size in the range, the same sizes on every load."""
+    pytest.importorskip("tensorflow")
+    from training.dataset import load
+
+    build(tmp_path / "s", count=6, seed=5, workers=1, shard_size=6, progress=False)
+    a = load(tmp_path / "s", progress=False, long_side=(640, 960))
+    b = load(tmp_path / "s", progress=False, long_side=(640, 960))
+    sides = [max(im.shape) for im in a.images]
+    assert all(640 <= s <= 960 for s in sides) and len(set(sides)) > 1
+    assert sides == [max(im.shape) for im in b.images]
+    assert all(m.shape[:2] == (im.shape[0] // 4, im.shape[1] // 4) for im, m in zip(a.images, a.maps))
+    assert [max(im.shape) for im in load(tmp_path / "s", progress=False).images] == [640] * 6

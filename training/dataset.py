@@ -26,16 +26,21 @@ class InMemoryData:
         return len(self.images)
 
 
-def load(folder: Path, limit: int | None = None, progress: bool = True, long_side: int | None = None) -> InMemoryData:
-    """``long_side``: resize each frame as the runtime would (None: as made)."""
+def load(folder: Path, limit: int | None = None, progress: bool = True,
+         long_side: int | tuple[int, int] | None = None) -> InMemoryData:
+    """``long_side``: resize each frame as the runtime would (None: as made);
+    a (low, high) pair draws each frame's long side uniformly from that range,
+    seeded by the frame's index (the same sizes every run)."""
     stride = OutputSpec().stride
     images, maps = [], []
     for i, (jpeg, links, tq, _meta) in enumerate(tqdm(read_dataset(folder), desc=f"load {folder.name}", disable=not progress)):
         if limit is not None and i >= limit:
             break
         bgr = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+        side = long_side if not isinstance(long_side, tuple) else \
+            int(np.random.default_rng(i).integers(long_side[0], long_side[1] + 1))
         img, m = targets(bgr, links, tq, stride, ignore_quads=_meta.get("ignore_quads"), end_zones=True,
-                         long_side=long_side)
+                         long_side=side)
         images.append(img)
         maps.append(m)
     if not images:
@@ -44,7 +49,7 @@ def load(folder: Path, limit: int | None = None, progress: bool = True, long_sid
 
 
 def load_many(folders: str, limit: int | None = None, progress: bool = True,
-              long_side: int | None = None) -> InMemoryData:
+              long_side: int | tuple[int, int] | None = None) -> InMemoryData:
     """Comma-separated folders as one pool: each crop picks a frame uniformly,
     so a folder's share of the crops is its share of the frames."""
     from training.shards import folders as split_folders

@@ -59,6 +59,10 @@ class TrainConfig:
     # network trains on at native size is 1.5x smaller than what it runs on.
     # None trains on the frames as made.
     long_side: int | None = None
+    # With long_side: each training frame's long side drawn from
+    # [long_side, long_side_max] instead (a scale augmentation; validation
+    # frames stay at long_side).
+    long_side_max: int | None = None
 
 
 def dice_loss(y: tf.Tensor, p: tf.Tensor) -> tf.Tensor:
@@ -128,7 +132,8 @@ def train(cfg: TrainConfig, model_cfg: ModelConfig | None = None, verbose: int =
     (out / "settings.json").write_text(json.dumps({"train": asdict(cfg), "model": asdict(model_cfg)}, indent=2) + "\n")
     keras.utils.set_random_seed(cfg.seed)
 
-    train_data = load_many(cfg.data, limit=cfg.limit, progress=verbose > 0, long_side=cfg.long_side)
+    sides = (cfg.long_side, cfg.long_side_max) if cfg.long_side and cfg.long_side_max else cfg.long_side
+    train_data = load_many(cfg.data, limit=cfg.limit, progress=verbose > 0, long_side=sides)
     val_data = load(Path(cfg.val), limit=None if cfg.limit is None else max(8, cfg.limit // 10), progress=verbose > 0,
                     long_side=cfg.long_side)
     ds = make_dataset(train_data, cfg.crop, cfg.batch, cfg.seed)
@@ -177,8 +182,9 @@ def _ints(text: str) -> tuple[int, int, int, int]:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ints = ("crop", "batch", "epochs", "steps_per_epoch", "seed", "limit", "schedule_epochs", "long_side", "long_side_max")
     for f, default in asdict(TrainConfig()).items():
-        typ = int if f in ("crop", "batch", "epochs", "steps_per_epoch", "seed", "limit", "schedule_epochs", "long_side") else (float if isinstance(default, float) else str)
+        typ = int if f in ints else (float if isinstance(default, float) else str)
         ap.add_argument("--" + f.replace("_", "-"), type=typ, default=default)
     model_defaults = ModelConfig()
     ap.add_argument("--widths", type=_ints, default=model_defaults.widths,
