@@ -8,8 +8,8 @@ some of the generator's random host and path tokens even on a perfect cut-out
 right, and at least a measured share of them letter for letter. Measured with
 the shipped model: photos, 10 of 10 links outlined, 9 with the host right, 8
 exact (5 before the reader fitted lines to their ink; 7 before a speck read
-after a wrapped line's final "/" was dropped); clip, 3 of 3 hosts
-right, 2 exact. (With 44 px Otsu cut-outs it was 6
+after a wrapped line's final "/" was dropped); clip (`detect` on
+demo.mp4, 2026-11-30), 3 of 3 hosts right, 3 exact. (With 44 px Otsu cut-outs it was 6
 and 1; the 64 px "local" cut-outs raised realdocs' exact reads from 0.27 to
 0.32 of 474 links: ten links are too few to steer by.)
 """
