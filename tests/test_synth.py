@@ -126,6 +126,30 @@ def test_end_zones_cover_each_line_end_and_not_its_middle() -> None:
     assert not zone[: 90 // 4].any() and not zone[136 // 4:].any()  # within the line's height
 
 
+def test_small_line_zone_covers_small_lines_whole_and_no_others() -> None:
+    from edge_app.decode import rasterize_targets
+    from edge_app.model_spec import DecodeSpec
+    from training.synth import SMALL_LINE_PX, LinkLabel, targets
+
+    image = np.full((256, 512, 3), 255, np.uint8)
+    small = np.array([[40, 40], [440, 40], [440, 52], [40, 52]], np.float32)  # 12 px high
+    large = np.array([[40, 120], [440, 120], [440, 148], [40, 148]], np.float32)  # 28 px high
+    assert 12 < SMALL_LINE_PX < 28
+    labels = [LinkLabel("https://example.com/a", "https", [small], False, {}),
+              LinkLabel("https://example.com/b", "https", [large], False, {})]
+    _img, maps = targets(image, labels, [], stride=4, end_zones=True, small_lines=True)
+    assert maps.shape[-1] == 4
+    zone = maps[..., 3]
+    band = rasterize_targets([small], (256, 512), 4, DecodeSpec())
+    # The whole small line, more than its band (its ends and the rows above and below it) ...
+    assert np.all(zone[band > 0]) and zone.any(axis=1).sum() > band.any(axis=1).sum() and zone.sum() > band.sum()
+    assert zone[46 // 4, 44 // 4] and zone[46 // 4, 436 // 4]
+    # ... and nothing of the large line or the page around them.
+    assert not zone[100 // 4:].any() and not zone[:, : 32 // 4].any() and not zone[:, 448 // 4:].any()
+    # Without the flag the maps are as before.
+    assert targets(image, labels, [], stride=4, end_zones=True)[1].shape[-1] == 3
+
+
 def test_targets_at_the_runtime_scale_match_the_frame() -> None:
     """``long_side`` trains on the frame as the runtime sees it: the input is
     resized, and the link map decodes back to the labelled line in frame pixels."""

@@ -55,3 +55,33 @@ def test_end_zone_weighs_link_map_errors_more_and_only_when_asked() -> None:
     cost_in = weighted(y3, tf.constant(in_zone)).numpy() - base
     cost_out = weighted(y3, tf.constant(outside)).numpy() - base
     assert np.all(cost_out > 0) and np.all(cost_in > 2.0 * cost_out)
+
+
+@pytest.mark.slow
+def test_small_line_zone_weighs_its_errors_more_and_only_when_asked() -> None:
+    tf = pytest.importorskip("tensorflow")
+    from training.train import make_loss
+
+    rng = np.random.default_rng(1)
+    y = np.zeros((2, 16, 16, 4), np.float32)
+    y[:, 3, 2:14, 0] = 1.0  # a small line's one-cell band
+    y[:, 11:13, 2:14, 0] = 1.0  # a larger line's band
+    y[..., 1] = y[..., 0]
+    y[:, 2:5, 1:15, 3] = 1.0  # the small line's zone: the whole line, gaps included
+    p = rng.uniform(0.05, 0.95, (2, 16, 16, 2)).astype(np.float32)
+
+    def with_error(row: int) -> np.ndarray:
+        q = p.copy()
+        q[:, row, 4:10, 0] = 0.02  # the link map misses six link pixels
+        return q
+
+    small, large = with_error(3), with_error(11)
+    y3, y4 = tf.constant(y[..., :3]), tf.constant(y)
+    plain, weighted = make_loss(0.5, end_weight=3.0), make_loss(0.5, end_weight=3.0, small_weight=2.0)
+    for q in (p, small, large):
+        assert np.allclose(plain(y4, tf.constant(q)).numpy(), plain(y3, tf.constant(q)).numpy())
+    base = weighted(y4, tf.constant(p)).numpy()
+    cost_small = weighted(y4, tf.constant(small)).numpy() - base
+    cost_large = weighted(y4, tf.constant(large)).numpy() - base
+    plain_small = plain(y4, tf.constant(small)).numpy() - plain(y4, tf.constant(p)).numpy()
+    assert np.all(cost_large > 0) and np.all(cost_small > cost_large) and np.all(cost_small > plain_small)

@@ -18,8 +18,9 @@ from training.synth import targets
 @dataclass
 class InMemoryData:
     images: list[np.ndarray]  # gray uint8, model input
-    # (h/stride, w/stride, channels + 1) uint8: the model's target maps, then
-    # the link ends' zone (training.synth.end_zone_map) that the loss may weight.
+    # (h/stride, w/stride, channels + 2) uint8: the model's target maps, then
+    # the zones the loss may weight: the link ends' (training.synth.end_zone_map)
+    # and the small link lines' (training.synth.small_line_map).
     maps: list[np.ndarray]
 
     def __len__(self) -> int:
@@ -40,7 +41,7 @@ def load(folder: Path, limit: int | None = None, progress: bool = True,
         side = long_side if not isinstance(long_side, tuple) else \
             int(np.random.default_rng(i).integers(long_side[0], long_side[1] + 1))
         img, m = targets(bgr, links, tq, stride, ignore_quads=_meta.get("ignore_quads"), end_zones=True,
-                         long_side=side)
+                         long_side=side, small_lines=True)
         images.append(img)
         maps.append(m)
     if not images:
@@ -80,7 +81,7 @@ def crop_generator(data: InMemoryData, crop: int, seed: int, stride: int):
 
 def make_dataset(data: InMemoryData, crop: int, batch: int, seed: int) -> tf.data.Dataset:
     stride = OutputSpec().stride
-    ch = len(OutputSpec().channels) + 1  # + the end zone
+    ch = len(OutputSpec().channels) + 2  # + the end zone and the small lines' zone
     ds = tf.data.Dataset.from_generator(
         lambda: crop_generator(data, crop, seed, stride),
         output_signature=(

@@ -45,6 +45,9 @@ class TrainConfig:
     # Extra BCE weight on the link map around each line's two ends (the
     # dataset's end-zone channel): 0 trains exactly as before.
     end_weight: float = 0.0
+    # Extra BCE weight on the link map over the link lines under
+    # training.synth.SMALL_LINE_PX (the dataset's small-line channel): 0 as before.
+    small_weight: float = 0.0
     seed: int = 0
     limit: int | None = None  # use only the first N training samples (tests, smoke runs)
     # The cosine schedule's length in epochs; longer than --epochs stops early on a
@@ -81,11 +84,12 @@ def _link_target(y_true: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     return y_true[..., 0] * keep, keep
 
 
-def make_loss(text_weight: float, end_weight: float = 0.0):
+def make_loss(text_weight: float, end_weight: float = 0.0, small_weight: float = 0.0):
     """BCE + dice on the link map (thin, sparse regions), BCE on the text map.
 
     With ``end_weight`` > 0, link-map BCE counts 1 + end_weight times in the
-    end zone (y_true's channel after the model's maps)."""
+    end zone (y_true's channel after the model's maps); with ``small_weight``
+    > 0, another small_weight over the small lines (the channel after that)."""
     n_maps = len(OutputSpec().channels)
 
     def loss(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
@@ -94,7 +98,9 @@ def make_loss(text_weight: float, end_weight: float = 0.0):
         y_link, keep = _link_target(y_true)
         weight = keep
         if end_weight and y_true.shape[-1] > n_maps:
-            weight = keep * (1.0 + end_weight * y_true[..., n_maps])
+            weight = weight + keep * end_weight * y_true[..., n_maps]
+        if small_weight and y_true.shape[-1] > n_maps + 1:
+            weight = weight + keep * small_weight * y_true[..., n_maps + 1]
         link = tf.reduce_mean(_bce(y_link, p[..., 0]) * weight, axis=[1, 2]) * 2.0 + dice_loss(y_link, p[..., 0] * keep)
         text = tf.reduce_mean(_bce(y_true[..., 1], p[..., 1]), axis=[1, 2])
         return link + text_weight * text
@@ -147,14 +153,14 @@ def train(cfg: TrainConfig, model_cfg: ModelConfig | None = None, verbose: int =
     total = (cfg.schedule_epochs or cfg.epochs) * cfg.steps_per_epoch
     sched = keras.optimizers.schedules.CosineDecay(cfg.lr, total, alpha=0.02, warmup_target=None)
     model.compile(optimizer=keras.optimizers.AdamW(sched, weight_decay=cfg.weight_decay),
-                  loss=make_loss(cfg.text_weight, cfg.end_weight), metrics=[link_dice])
+                  loss=make_loss(cfg.text_weight, cfg.end_weight, cfg.small_weight), metrics=[link_dice])
 
     initial_epoch = 0
     ckpts = sorted(ckpt_dir.glob("epoch-*.keras"))
     if ckpts:
         latest = ckpts[-1]
         initial_epoch = int(latest.stem.split("-")[1])
-        model = keras.models.load_model(latest, custom_objects={"loss": make_loss(cfg.text_weight, cfg.end_weight), "link_dice": link_dice})
+        model = keras.models.load_model(latest, custom_objects={"loss": make_loss(cfg.text_weight, cfg.end_weight, cfg.small_weight), "link_dice": link_dice})
         print(f"resuming from {latest} (epoch {initial_epoch})", flush=True)
 
     callbacks = [
