@@ -477,8 +477,9 @@ def continues_link(prev_text: str, next_text: str) -> bool:
     previous one? (The pipeline checks the geometry; this checks the text.)
 
     No, when the next line starts a link of its own (a scheme or www.).
-    Yes, when it starts with a character no link starts with (``/ ? # & = .``)
-    or is not a link by itself (``tation/index.html``). When it is a link by
+    Yes, when it starts with a character no link starts with (``/ ? # & = .``).
+    No, when the previous line is a link followed by a comma or semicolon.
+    Yes, when the next line is not a link by itself (``tation/index.html``). When it is a link by
     itself (``keras.io``), only when the previous line cannot end a link:
     it ends in a delimiter other than ``/`` or is not a link on its own.
     """
@@ -487,9 +488,12 @@ def continues_link(prev_text: str, next_text: str) -> bool:
         return False
     if n[0] in "/?#&=.":
         return True
+    p = _clean_chars(prev_text)
+    if p[-1:] in (",", ";") and normalize_url(p) is not None:
+        # A link then the sentence's comma: the link ended on this line.
+        return False
     if normalize_url(n) is None:
         return True
-    p = _clean_chars(prev_text)
     if not p:
         return False
     if p.endswith("/"):

@@ -235,3 +235,40 @@ def test_tracker_links_joins_wrapped_tracks_and_hides_non_urls() -> None:
     links = tr.links()
     assert [(lk.url, [t.id for t in lk.tracks]) for lk in links] == [
         ("https://example.com/some/long-path/index.html", [tracks[0].id, tracks[1].id])]
+
+
+def test_a_link_followed_on_its_line_does_not_wrap() -> None:
+    # "https://pl-how.net/go_roil/bestows-  https://www.x" on one line (the second
+    # link runs off the frame, so it has no text), "demographics/" starting the next:
+    # that line continues the second link, not the first.
+    first, second, below = quad(100, 100, w=300), quad(440, 100, w=150), quad(40, 140, w=240)
+    texts = ["https://pl-how.net/go_roil/bestows-", "", "demographics/"]
+    assert group_lines([first, below], [texts[0], texts[2]]) == [[0, 1]]  # alone on its line, it wraps
+    assert sorted(group_lines([first, second, below], texts)) == [[0], [1], [2]]
+    # Further right than wrap_blocked_gap (another column of the page) does not count...
+    far = quad(400 + 30 * 3.5, 100, w=150)
+    assert group_lines([first, far, below], texts)[0] == [0, 2]
+    # ...and 0 turns the rule off.
+    assert group_lines([first, second, below], texts, TrackerSettings(wrap_blocked_gap=0))[0] == [0, 2]
+
+
+def test_a_line_with_a_link_before_it_on_its_line_does_not_continue_the_one_above() -> None:
+    # The next line starts with a piece the frame's edge cuts ("…every.io;", no text),
+    # then "scouted.it/…": that is not the start of a line, so no wrap.
+    above, cut, after = quad(300, 100, w=300), quad(0, 140, w=80), quad(100, 140, w=300)
+    texts = ["https://www.updating.pl/floss_", "", "pests/replicated/PlayFunction.jpg"]
+    assert group_lines([above, after], [texts[0], texts[2]]) == [[0, 1]]
+    assert sorted(group_lines([above, cut, after], texts)) == [[0], [1], [2]]
+
+
+def test_tracker_links_a_visible_unread_line_ends_the_line_before_it() -> None:
+    tr = Tracker(TrackerSettings(stable_frames=1))
+    frames = blank()
+    tracks = tr.update([det(100, 100, w=300), det(440, 100, w=150), det(40, 140, w=240)])
+    for t, text in ((tracks[0], "https://pl-how.net/go_roil/bestows-use/"), (tracks[2], "demographics-thermostats")):
+        tr.add_reading(t, text, 0.9, frames)
+    assert [lk.url for lk in tr.links()] == ["https://pl-how.net/go_roil/bestows-use/"]
+    # Once that line has left the picture (and its track expired), the two lines join again.
+    for _ in range(TrackerSettings().max_missed + 1):
+        tr.update([det(100, 100, w=300), det(40, 140, w=240)])
+    assert [lk.url for lk in tr.links()] == ["https://pl-how.net/go_roil/bestows-use/demographics-thermostats"]

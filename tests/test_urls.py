@@ -270,6 +270,11 @@ def test_looks_incomplete(text: str, incomplete: bool) -> None:
     ("https://www.gouges.app/", "Retps:tennloodkipmewond", False),
     # ...but not any word before a colon.
     ("https://example.com/", "index:html", True),
+    # A link, then the sentence's comma or semicolon at the line's end: it ended there.
+    ("https://pl-how.net/go_roil/bestows-use/,", "pussyfoot-demographics-thermostats,", False),
+    ("www.updating.pl/floss_pests/;", "ted.it/replicated/write/these/PlayFunction.jpg,", False),
+    # A comma that leaves no link behind it is not the sentence's.
+    ("https://,", "example.com/a", True),
 ])
 def test_continues_link(prev: str, nxt: str, cont: bool) -> None:
     assert continues_link(prev, nxt) is cont

@@ -1,0 +1,166 @@
+"""Held-out clips for the live pipeline: make them, then measure what a user
+of the window or of ``detect`` on a video gets.
+
+    python -m training.clip_eval make --out data/clips --count 10 --seed 5000
+    python -m training.clip_eval make --out data/clips_blur --count 20 --seed 6000 --motion-blur
+    python -m training.clip_eval run data/clips data/clips_blur [--model M] [--json]
+
+Each clip is a slow hand-held pan over one page, as the bundled demo clip
+(``training.samples.make_clip``) but from seeds the samples, the training and
+the validation splits never use; ``--motion-blur`` blurs every frame along a
+random direction as a shaking hand does. Per clip set ``run`` reports:
+
+- line reads: images sent to Tesseract (the cost the tracker is there to cut);
+- recall per frame: of the links fully in view all through the clip, the
+  share shown with their exact URL, averaged over frames (what the window
+  shows as the clip plays);
+- exact: of those links, the share whose URL ``detect`` lists for the video,
+  and "other": URLs it lists that are none of them (misreadings, or links
+  only partly in view).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from tqdm import tqdm
+
+TRUTH = "clips.json"
+
+
+@dataclass
+class ClipResult:
+    name: str
+    frames: int
+    urls: list[str]
+    line_reads: int
+    recall_per_frame: float
+    exact: int
+    other: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SetResult:
+    folder: str
+    clips: int = 0
+    frames: int = 0
+    links: int = 0
+    line_reads: int = 0
+    recall_per_frame: float = 0.0  # mean over all frames of all clips
+    exact: int = 0
+    other: int = 0
+    per_clip: list[ClipResult] = field(default_factory=list)
+
+
+def make_clips(out: Path, count: int, seed: int, motion_blur: bool = False, frames: int = 40,
+               fps: int = 15) -> list[dict]:
+    from training.samples import PHOTO_CONFIG, make_clip
+    from training.synth import Synthesizer
+
+    camera = PHOTO_CONFIG.camera
+    if motion_blur:
+        camera = replace(camera, motion_blur_p=1.0)
+    synth = Synthesizer(replace(PHOTO_CONFIG, out_size=(640, 480), camera=camera))
+    out.mkdir(parents=True, exist_ok=True)
+    clips: list[dict] = []
+    s = seed
+    with tqdm(total=count, desc=f"clips -> {out}") as bar:
+        while len(clips) < count:
+            name = f"clip{len(clips):02d}.mp4"
+            urls = make_clip(synth, s, frames=frames, fps=fps, path=out / name)
+            s += 1
+            if not urls:  # a pan that keeps no link whole in view measures nothing
+                continue
+            clips.append({"file": name, "seed": s - 1, "frames": frames, "fps": fps, "urls": urls,
+                          "motion_blur": motion_blur})
+            bar.update()
+    (out / TRUTH).write_text(json.dumps(clips, indent=1) + "\n")
+    return clips
+
+
+def run_clips(folder: Path, pipeline, progress: bool = True) -> SetResult:
+    """The live pipeline (tracking, as the window runs it) over each clip."""
+    from edge_app.batch import VideoLinkCollector
+    from edge_app.sources import open_source
+    from edge_app.urls import normalize_url
+
+    try:
+        clips = json.loads((folder / TRUTH).read_text())
+    except (OSError, ValueError) as e:
+        raise SystemExit(f"{folder}: no clip list ({e}); make one with: python -m training.clip_eval make --out {folder}")
+    res = SetResult(str(folder))
+    recalls: list[float] = []
+    for clip in tqdm(clips, desc=f"run {folder.name}", disable=not progress):
+        truth = {normalize_url(u) for u in clip["urls"]} - {None}
+        pipeline.reset()
+        before = pipeline.ocr_calls
+        collector = VideoLinkCollector()
+        n = 0
+        with open_source(str(folder / clip["file"])) as source:
+            while (frame := source.read()) is not None:
+                links = pipeline.process(frame.image).links
+                collector.add(frame.index, links)
+                shown = {link.url for link in links}
+                recalls.append(len(shown & truth) / len(truth))
+                n += 1
+        listed = {v.url for v in collector.links()}
+        r = ClipResult(clip["file"], n, sorted(truth), pipeline.ocr_calls - before,
+                       round(statistics.fmean(recalls[-n:]) if n else 0.0, 4), len(listed & truth),
+                       sorted(listed - truth))
+        res.per_clip.append(r)
+        res.clips += 1
+        res.frames += n
+        res.links += len(truth)
+        res.line_reads += r.line_reads
+        res.exact += r.exact
+        res.other += len(r.other)
+    res.recall_per_frame = round(statistics.fmean(recalls), 4) if recalls else 0.0
+    return res
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    mk = sub.add_parser("make", help="write held-out clips and their known links")
+    mk.add_argument("--out", type=Path, required=True)
+    mk.add_argument("--count", type=int, default=10)
+    mk.add_argument("--seed", type=int, default=5000)
+    mk.add_argument("--motion-blur", action="store_true")
+    rn = sub.add_parser("run", help="the live pipeline over clip folders")
+    rn.add_argument("folders", type=Path, nargs="+")
+    rn.add_argument("--model", type=Path, default=None, help="a .tflite with its sidecar (default: the shipped one)")
+    rn.add_argument("--json", action="store_true", help="one JSON object per folder")
+    args = ap.parse_args(argv)
+    if args.cmd == "make":
+        clips = make_clips(args.out, args.count, args.seed, args.motion_blur)
+        print(f"{len(clips)} clips, {sum(len(c['urls']) for c in clips)} links in view throughout -> {args.out}")
+        return
+
+    from edge_app.errors import LinksDetectorError
+    from edge_app.pipeline import Pipeline, PipelineSettings
+
+    try:
+        settings = PipelineSettings()
+        if args.model:
+            settings = replace(settings, detector=replace(settings.detector, model_path=args.model))
+        pipeline = Pipeline(settings)
+    except LinksDetectorError as e:
+        raise SystemExit(f"error: {e}")
+    with pipeline:
+        for folder in args.folders:
+            r = run_clips(folder, pipeline)
+            if args.json:
+                print(json.dumps(asdict(r)))
+                continue
+            print(f"{folder}: {r.clips} clips, {r.frames} frames, {r.links} links; line reads {r.line_reads}, "
+                  f"recall per frame {r.recall_per_frame:.3f}, exact {r.exact}/{r.links}, other URLs {r.other}")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
