@@ -81,9 +81,10 @@ _CLOSERS = {")": "(", "]": "[", "}": "{"}
 # an underline or the edge of the cut-out read as "=="; a query value ends in
 # at most one.
 _TRAILING_RULE = re.compile(r"[=_]*=[=_]*=[=_]*$")
-# "www." at the start of a host, with the w's broken into v's, one lost, or
-# a stray capital left by the slash before it ("//www" read as "/Avww").
-_WWW = re.compile(r"^(?-i:[AMN])?(?P<w>[wv]{2,6})[.,]", re.IGNORECASE)
+# "www." at the start of a host, with the w's broken into v's, one lost, a
+# blurred one read as a round letter ("wew", "waw", "wurw"), or a stray
+# capital left by the slash before it ("//www" read as "/Avww").
+_WWW = re.compile(r"^(?-i:[AMN])?(?P<w>[wvuearn]{2,6})[.,]", re.IGNORECASE)
 _TLD_FIXES = {"corn": "com", "c0m": "com", "con": "com", "cim": "com", "0rg": "org", "orq": "org", "ore": "org"}
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _KNOWN_SCHEME = re.compile(r"^(https?|ftp)://", re.IGNORECASE)
@@ -197,7 +198,10 @@ def _repair_host(host: str) -> str:
     if m:
         w = m.group("w").lower()
         weight = w.count("w") + 0.5 * w.count("v")  # "vv" is how a "w" breaks apart
-        if 2 <= weight <= 4:
+        round_letters = len(w) - w.count("w") - w.count("v")
+        # A label with round letters in it may be a name of its own ("wwe.com"):
+        # only a host that keeps two labels after it.
+        if 2 <= weight <= 4 and (round_letters == 0 or (round_letters <= 2 and "." in host[m.end():])):
             host = "www." + host[m.end():]
     host = host.replace(",", ".").replace(";", ".")
     host = re.sub(r"\.{2,}", ".", host)

@@ -54,6 +54,15 @@ OCR_MISTAKES = [
     ("vvww.python.org", "https://www.python.org"),
     ("vvvvvv.python.org", "https://www.python.org"),
     ("ww.python.org/about", "https://www.python.org/about"),
+    # Blurred w's read as round letters (held-out blurred clips).
+    ("wew.meusurpers.ru/SeriesCrackdown", "https://www.meusurpers.ru/SeriesCrackdown"),
+    ("https://waw.sprouting.com/", "https://www.sprouting.com/"),
+    ("wurw.bewaring.org/want-image", "https://www.bewaring.org/want-image"),
+    # ...but not names of their own.
+    ("https://wwe.com/", "https://wwe.com/"),
+    ("https://web.python.org/", "https://web.python.org/"),
+    ("https://new.python.org/", "https://new.python.org/"),
+    ("https://wave.python.org/", "https://wave.python.org/"),
     ("https://example.com/path.", "https://example.com/path"),
     ("https://example.com/path,", "https://example.com/path"),
     ("https://example.com/path;", "https://example.com/path"),
