@@ -237,9 +237,10 @@ def group_lines(quads: list[Quad], texts: list[str], settings: TrackerSettings |
     is followed by the line just below it when ``continues_link`` says that
     line's text continues it, unless another line follows the upper one or
     comes before the lower one on its printed line (``_after_on_line``: a
-    wrapped link ends its line and goes on at the next one's start); up to ``max_wrap_lines`` lines, kept
-    only as long as the joined text is a URL. Lines with no text (not read)
-    only stand in that way. Every line is in exactly one group.
+    wrapped link ends its line and goes on at the next one's start); up to
+    ``max_wrap_lines`` lines, kept only as long as the joined text is a URL.
+    Lines with no text (not read) only stand in that way. Every line is in
+    exactly one group.
     ``memo`` caches the text rules across calls (the Tracker passes its own:
     texts repeat frame after frame).
     """

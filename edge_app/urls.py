@@ -483,9 +483,10 @@ def continues_link(prev_text: str, next_text: str) -> bool:
     No, when the next line starts a link of its own (a scheme or www.).
     Yes, when it starts with a character no link starts with (``/ ? # & = .``).
     No, when the previous line is a link followed by a comma or semicolon.
-    Yes, when the next line is not a link by itself (``tation/index.html``). When it is a link by
-    itself (``keras.io``), only when the previous line cannot end a link:
-    it ends in a delimiter other than ``/`` or is not a link on its own.
+    Yes, when the next line is not a link by itself (``tation/index.html``).
+    When it is a link by itself (``keras.io``), only when the previous line
+    cannot end a link: it ends in a delimiter other than ``/`` or is not a
+    link on its own.
     """
     n = _clean_chars(next_text)
     if not n or _starts_new_link(n):

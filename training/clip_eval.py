@@ -6,9 +6,13 @@ of the window or of ``detect`` on a video gets.
     python -m training.clip_eval run data/clips data/clips_blur [--model M] [--json]
 
 Each clip is a slow hand-held pan over one page, as the bundled demo clip
-(``training.samples.make_clip``) but from seeds the samples, the training and
-the validation splits never use; ``--motion-blur`` blurs every frame along a
-random direction as a shaking hand does. Per clip set ``run`` reports:
+(``training.samples.make_clip``), from other seeds than the samples. A clip
+draws its page from its seed's random numbers in another order, at another
+size and link rate than a training frame of the same seed (training frames
+use seeds 0-5999), so no clip shows a page the detector trained on; the
+pages still come from our own generator. ``--motion-blur`` blurs every
+frame along a random direction as a shaking hand does. Per clip set ``run``
+reports:
 
 - line reads: images sent to Tesseract (the cost the tracker is there to cut);
 - recall per frame: of the links fully in view all through the clip, the
@@ -24,11 +28,15 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from tqdm import tqdm
+
+if TYPE_CHECKING:
+    from edge_app.pipeline import Pipeline
 
 TRUTH = "clips.json"
 
@@ -83,7 +91,7 @@ def make_clips(out: Path, count: int, seed: int, motion_blur: bool = False, fram
     return clips
 
 
-def run_clips(folder: Path, pipeline, progress: bool = True) -> SetResult:
+def run_clips(folder: Path, pipeline: Pipeline, progress: bool = True) -> SetResult:
     """The live pipeline (tracking, as the window runs it) over each clip."""
     from edge_app.batch import VideoLinkCollector
     from edge_app.sources import open_source
@@ -159,7 +167,6 @@ def main(argv: list[str] | None = None) -> None:
                 continue
             print(f"{folder}: {r.clips} clips, {r.frames} frames, {r.links} links; line reads {r.line_reads}, "
                   f"recall per frame {r.recall_per_frame:.3f}, exact {r.exact}/{r.links}, other URLs {r.other}")
-    sys.stdout.flush()
 
 
 if __name__ == "__main__":
