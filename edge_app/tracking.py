@@ -187,33 +187,32 @@ def _below(up: _LineGeom, low: _LineGeom, s: TrackerSettings) -> bool:
     return start_low <= start_up + s.wrap_indent * up.h
 
 
-def _offsets(left: _LineGeom, right: _LineGeom) -> tuple[float, float]:
-    """Where ``right`` lies from ``left``, in ``left``'s line heights: its
-    centre's offset across the line, and the gap from ``left``'s end to its
-    start along it (negative where they overlap)."""
+def _gap_on_line(left: _LineGeom, right: _LineGeom, max_gap: float) -> float | None:
+    """The gap (``left``'s line heights) from ``left``'s end to ``right``'s
+    start when ``right`` sits on ``left``'s printed line (centres within half
+    a line height) and starts at most ``max_gap`` after its end; None
+    otherwise. A little overlap counts: fitted ends jitter by a fraction of
+    a character."""
+    if max_gap <= 0 or left.h <= 0:
+        return None
     q, r = left.pts, right.pts
     across = float(np.dot(r.mean(axis=0) - q.mean(axis=0), left.uy)) / left.h
     gap = (float(np.dot((r[0] + r[3]) / 2, left.ux)) - float(np.dot((q[1] + q[2]) / 2, left.ux))) / left.h
-    return across, gap
+    return gap if abs(across) <= 0.5 and -0.5 <= gap <= max_gap else None
 
 
 def _beside(left: _LineGeom, right: _LineGeom, s: TrackerSettings) -> float | None:
     """The gap (line heights) from ``left``'s end to ``right``'s start when
     ``right`` could be the rest of ``left``'s printed line; None otherwise."""
-    if s.split_gap <= 0 or left.h <= 0 or not (1 / s.max_height_ratio <= right.h / left.h <= s.max_height_ratio):
+    if left.h <= 0 or not (1 / s.max_height_ratio <= right.h / left.h <= s.max_height_ratio):
         return None
-    across, gap = _offsets(left, right)
-    # A little overlap: fitted ends jitter by a fraction of a character.
-    return gap if abs(across) <= 0.5 and -0.5 <= gap <= s.split_gap else None
+    return _gap_on_line(left, right, s.split_gap)
 
 
 def _after_on_line(left: _LineGeom, right: _LineGeom, s: TrackerSettings) -> bool:
     """Does ``right`` follow ``left`` on its printed line, near enough to be
     in the same column (``wrap_blocked_gap``)?"""
-    if s.wrap_blocked_gap <= 0 or left.h <= 0:
-        return False
-    across, gap = _offsets(left, right)
-    return abs(across) <= 0.5 and -0.5 <= gap <= s.wrap_blocked_gap
+    return _gap_on_line(left, right, s.wrap_blocked_gap) is not None
 
 
 def cut_by_frame(quad: Quad, shape: tuple[int, ...], beyond: float = 0.1) -> bool:

@@ -152,15 +152,16 @@ def train(cfg: TrainConfig, model_cfg: ModelConfig | None = None, verbose: int =
         print(f"starting from the weights of {cfg.init}", flush=True)
     total = (cfg.schedule_epochs or cfg.epochs) * cfg.steps_per_epoch
     sched = keras.optimizers.schedules.CosineDecay(cfg.lr, total, alpha=0.02, warmup_target=None)
+    loss = make_loss(cfg.text_weight, cfg.end_weight, cfg.small_weight)
     model.compile(optimizer=keras.optimizers.AdamW(sched, weight_decay=cfg.weight_decay),
-                  loss=make_loss(cfg.text_weight, cfg.end_weight, cfg.small_weight), metrics=[link_dice])
+                  loss=loss, metrics=[link_dice])
 
     initial_epoch = 0
     ckpts = sorted(ckpt_dir.glob("epoch-*.keras"))
     if ckpts:
         latest = ckpts[-1]
         initial_epoch = int(latest.stem.split("-")[1])
-        model = keras.models.load_model(latest, custom_objects={"loss": make_loss(cfg.text_weight, cfg.end_weight, cfg.small_weight), "link_dice": link_dice})
+        model = keras.models.load_model(latest, custom_objects={"loss": loss, "link_dice": link_dice})
         print(f"resuming from {latest} (epoch {initial_epoch})", flush=True)
 
     callbacks = [
