@@ -25,9 +25,10 @@ from convert.latency import measure  # noqa: E402
 from convert.model_card import write_card  # noqa: E402
 from convert.parity import check, float_reference  # noqa: E402
 from convert.tflite_export import VARIANTS, convert_saved_model  # noqa: E402
-from edge_app.model_spec import DEFAULT_MODEL_STEM, InputSpec, ModelSpec  # noqa: E402
+from edge_app.model_spec import DEFAULT_MODEL_STEM, InputSpec, ModelSpec, OutputSpec  # noqa: E402
 from edge_app.preprocess import preprocess  # noqa: E402
 from training.shards import folders  # noqa: E402
+from training.model import probe_stride  # noqa: E402
 from training.evaluate import (  # noqa: E402
     draw_worst,
     evaluate,
@@ -90,11 +91,12 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     figures = args.figures or (Path("docs") if args.out.resolve() == Path("models").resolve() else args.out)
 
-    spec = ModelSpec(input=replace(InputSpec(), long_side=args.long_side))
     # Keep the loaded object: its variables die with it, and `serve` alone
     # does not hold them.
     loaded = tf.saved_model.load(str(args.saved_model))
     serve = loaded.serve
+    spec = ModelSpec(input=replace(InputSpec(), long_side=args.long_side),
+                     output=replace(OutputSpec(), stride=probe_stride(serve)))
     val = list(synth_items(args.data))
     rep_items = val[: args.rep_count]
     parity_items = val[-args.parity_count:] if args.parity_count > 0 else val

@@ -67,7 +67,7 @@ _WS = re.compile(r"\s+")
 # backslash. Not "i": a lost slash before a host starting with i
 # ("https:/imprimaturs.com") is far commoner than a slash read as i.
 _SCHEME = re.compile(
-    r"^(?P<scheme>[hnA][tl1iIfe|]{1,3}[po](?P<s>[s5$]?)|f[tl1]p)(?P<sep>[:;.,-]?)(?P<sl>(?-i:[/\\|lI1!]){0,2})",
+    r"^(?P<scheme>[hnA][tl1iIfe|]{1,3}[po](?P<s>[s5$]?)|f[tl1]p)(?P<sep>[:;.,viy-]?)(?P<sl>(?-i:[/\\|lI1!]){0,2})",
     re.IGNORECASE,
 )
 # No link starts with these; specks and rules left of a link read as them.
@@ -174,8 +174,9 @@ def _repair_scheme(text: str) -> tuple[str, str]:
         # Right after "https:" only "//" can follow, so any slash-like
         # characters there are slashes, and lost ones are put back; without
         # a colon a real slash is needed to tell a scheme from a word ("hip").
-        # A dot, comma or hyphen is a colon only before a real slash:
-        # "ftp.gnu.org" and "http.cat" are host names.
+        # A dot, comma, hyphen or a blurred colon read as v, i or y
+        # ("httpsv/x.io") is a colon only before a real slash: "ftp.gnu.org"
+        # and "http.cat" are host names.
         if sep in (":", ";") or real_slash:
             word = m.group("scheme").lower()
             scheme = "ftp" if word.startswith("f") else ("https" if m.group("s") else "http")

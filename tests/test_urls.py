@@ -37,6 +37,11 @@ OCR_MISTAKES = [
     ("https//pytorch.org/hub", "https://pytorch.org/hub"),
     ("https;//pytorch.org/hub", "https://pytorch.org/hub"),
     ("https.//pytorch.org/hub", "https://pytorch.org/hub"),
+    # A blurred colon read as a letter, before a real slash (synthetic tuning split).
+    ("httpsv/equineprehensile.io,", "https://equineprehensile.io"),
+    ("httpsi//pytorch.org/hub", "https://pytorch.org/hub"),
+    ("httpy/pytorch.org/hub", "http://pytorch.org/hub"),
+    ("httpsvc.com/api", "https://httpsvc.com/api"),  # no slash after the "v": a host
     ("https:l/pytorch.org/hub", "https://pytorch.org/hub"),
     ("https:/l pytorch.org/hub", "https://pytorch.org/hub"),
     ("https:ll pytorch.org/hub", "https://pytorch.org/hub"),

@@ -26,6 +26,7 @@ import keras  # noqa: E402
 
 from edge_app.decode import decode  # noqa: E402
 from edge_app.model_spec import ModelSpec, default_model_path, load_spec  # noqa: E402
+from training.model import probe_stride  # noqa: E402
 from training.evaluate import EvalItem, ProbFn, evaluate, keras_prob_fn, match, realdocs_items, synth_items, tune_decode, tuning_items  # noqa: E402
 
 SHORT_PIECE = 8  # characters
@@ -70,9 +71,10 @@ def main(argv: list[str] | None = None) -> None:
     real_items = list(realdocs_items(args.realdocs))  # scored twice per model: read once
     for path in args.models:
         model = keras.models.load_model(path, compile=False)
-        fn = keras_prob_fn(model, base, long_side)
-        t = tune_decode(tuning_items(args.tune, args.tune_limit), {long_side: fn}, base, progress=False)
-        spec = replace(base, decode=replace(base.decode, threshold=t.threshold, min_score=t.min_score))
+        model_spec = replace(base, output=replace(base.output, stride=probe_stride(model)))
+        fn = keras_prob_fn(model, model_spec, long_side)
+        t = tune_decode(tuning_items(args.tune, args.tune_limit), {long_side: fn}, model_spec, progress=False)
+        spec = replace(model_spec, decode=replace(base.decode, threshold=t.threshold, min_score=t.min_score))
         # The real-documents maps are computed once and decoded twice.
         real_maps = {id(item.image): fn(item.image) for item in real_items}
 

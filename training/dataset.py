@@ -28,11 +28,11 @@ class InMemoryData:
 
 
 def load(folder: Path, limit: int | None = None, progress: bool = True,
-         long_side: int | tuple[int, int] | None = None) -> InMemoryData:
-    """``long_side``: resize each frame as the runtime would (None: as made);
+         long_side: int | tuple[int, int] | None = None, stride: int | None = None) -> InMemoryData:
+    """Target maps at ``stride`` (default: OutputSpec's). ``long_side``: resize each frame as the runtime would (None: as made);
     a (low, high) pair draws each frame's long side uniformly from that range,
     seeded by the frame's index (the same sizes every run)."""
-    stride = OutputSpec().stride
+    stride = stride or OutputSpec().stride
     images, maps = [], []
     for i, (jpeg, links, tq, _meta) in enumerate(tqdm(read_dataset(folder), desc=f"load {folder.name}", disable=not progress)):
         if limit is not None and i >= limit:
@@ -50,12 +50,12 @@ def load(folder: Path, limit: int | None = None, progress: bool = True,
 
 
 def load_many(folders: str, limit: int | None = None, progress: bool = True,
-              long_side: int | tuple[int, int] | None = None) -> InMemoryData:
+              long_side: int | tuple[int, int] | None = None, stride: int | None = None) -> InMemoryData:
     """Comma-separated folders as one pool: each crop picks a frame uniformly,
     so a folder's share of the crops is its share of the frames."""
     from training.shards import folders as split_folders
 
-    parts = [load(f, limit=limit, progress=progress, long_side=long_side) for f in split_folders(folders)]
+    parts = [load(f, limit=limit, progress=progress, long_side=long_side, stride=stride) for f in split_folders(folders)]
     if not parts:
         raise FileNotFoundError(f"no training folders in {folders!r}")
     return InMemoryData([im for p in parts for im in p.images], [m for p in parts for m in p.maps])
@@ -79,8 +79,8 @@ def crop_generator(data: InMemoryData, crop: int, seed: int, stride: int):
         yield im[..., None].astype(np.float32), mm.astype(np.float32)
 
 
-def make_dataset(data: InMemoryData, crop: int, batch: int, seed: int) -> tf.data.Dataset:
-    stride = OutputSpec().stride
+def make_dataset(data: InMemoryData, crop: int, batch: int, seed: int, stride: int | None = None) -> tf.data.Dataset:
+    stride = stride or OutputSpec().stride
     ch = len(OutputSpec().channels) + 2  # + the end zone and the small lines' zone
     ds = tf.data.Dataset.from_generator(
         lambda: crop_generator(data, crop, seed, stride),

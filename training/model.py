@@ -2,7 +2,8 @@
 
 Grayscale input of any size that is a multiple of 32, raw 0..255 pixels
 (normalised inside, so a uint8 model takes camera pixels as they are).
-Output at stride 4: sigmoid maps for (link, text). Only ops that
+Output at stride 4 (or 2, ``ModelConfig.out_stride``): sigmoid maps for
+(link, text). Only ops that
 full-integer TFLite runs well: Conv2D, DepthwiseConv2D, Add, ReLU6,
 nearest-neighbour resize, Concatenate.
 """
@@ -26,6 +27,9 @@ class ModelConfig:
     fpn: int = 40
     head: int = 32
     wide_kernel: int = 9  # horizontal depthwise kernel in the neck: links are long
+    # 2 adds one more FPN level fed by the stem: a 12 px line is a 3 px band
+    # at stride 2, 1.5 px at stride 4, where neighbouring small lines merge.
+    out_stride: int = 4
     out_channels: int = len(OutputSpec().channels)
 
 
@@ -57,7 +61,10 @@ def build_model(cfg: ModelConfig | None = None) -> keras.Model:
     cfg = cfg or ModelConfig()
     inp = keras.Input((None, None, 1), name="image")
     x = layers.Rescaling(1.0 / 255.0, name="normalise")(inp)
+    if cfg.out_stride not in (2, 4):
+        raise ValueError(f"out_stride must be 2 or 4, got {cfg.out_stride}")
     x = _cbr(x, cfg.stem, 3, 2, name="stem")  # 1/2
+    stem = x
     feats = []
     for level, (w, n) in enumerate(zip(cfg.widths, cfg.repeats)):
         for i in range(n):
@@ -74,8 +81,25 @@ def build_model(cfg: ModelConfig | None = None) -> keras.Model:
             # dots and slashes) from the words around it.
             p = _dw(p, (1, cfg.wide_kernel), name="wide")
         p = _dw(p, 3, name=f"smooth{level}")
-    h = _cbr(p, cfg.head, 1, name="head1")
+    head = cfg.head
+    if cfg.out_stride == 2:
+        # At the stem's width: every pixel costs four times what it does at
+        # stride 4, and the map only needs to say where a line's band is.
+        p = _cbr(p, cfg.stem, 1, name="narrow_stem")
+        up = layers.UpSampling2D(2, interpolation="nearest", name="up_stem")(p)
+        p = layers.Add(name="fuse_stem")([up, stem])
+        p = _dw(p, 3, name="smooth_stem")
+        head = cfg.stem
+    h = _cbr(p, head, 1, name="head1")
     h = _dw(h, 3, name="head2")
     h = layers.Conv2D(cfg.out_channels, 1, name="logits")(h)
     out = layers.Activation("sigmoid", name="maps")(h)
     return keras.Model(inp, out, name="links_detector")
+
+
+def probe_stride(model) -> int:  # noqa: ANN001 (a Keras model or a SavedModel's serve function)
+    """The output stride of a model, measured: one 64x64 input, the map's size."""
+    import numpy as np
+
+    out = model(np.zeros((1, 64, 64, 1), np.float32))
+    return 64 // int(out.shape[1])

@@ -139,11 +139,12 @@ def train(cfg: TrainConfig, model_cfg: ModelConfig | None = None, verbose: int =
     keras.utils.set_random_seed(cfg.seed)
 
     sides = (cfg.long_side, cfg.long_side_max) if cfg.long_side and cfg.long_side_max else cfg.long_side
-    train_data = load_many(cfg.data, limit=cfg.limit, progress=verbose > 0, long_side=sides)
+    stride = model_cfg.out_stride
+    train_data = load_many(cfg.data, limit=cfg.limit, progress=verbose > 0, long_side=sides, stride=stride)
     val_data = load(Path(cfg.val), limit=None if cfg.limit is None else max(8, cfg.limit // 10), progress=verbose > 0,
-                    long_side=cfg.long_side)
-    ds = make_dataset(train_data, cfg.crop, cfg.batch, cfg.seed)
-    val_ds = make_dataset(val_data, cfg.crop, cfg.batch, cfg.seed + 1).take(max(1, min(40, len(val_data) // cfg.batch)))
+                    long_side=cfg.long_side, stride=stride)
+    ds = make_dataset(train_data, cfg.crop, cfg.batch, cfg.seed, stride)
+    val_ds = make_dataset(val_data, cfg.crop, cfg.batch, cfg.seed + 1, stride).take(max(1, min(40, len(val_data) // cfg.batch)))
     val_ds = val_ds.cache()
 
     model = build_model(model_cfg)
@@ -198,10 +199,13 @@ def main(argv: list[str] | None = None) -> None:
                     help="channels at strides 4,8,16,32, comma-separated (default %(default)s)")
     ap.add_argument("--repeats", type=_ints, default=model_defaults.repeats,
                     help="inverted residual blocks at strides 4,8,16,32 (default %(default)s)")
+    ap.add_argument("--out-stride", type=int, choices=(2, 4), default=model_defaults.out_stride,
+                    help="output map stride (default %(default)s; 2 adds an FPN level fed by the stem)")
     ap.add_argument("--verbose", type=int, default=2, help="Keras verbosity: 1 = progress bar, 2 = a line per epoch")
     args = vars(ap.parse_args(argv))
     verbose = args.pop("verbose")
-    model_cfg = replace(model_defaults, widths=args.pop("widths"), repeats=args.pop("repeats"))
+    model_cfg = replace(model_defaults, widths=args.pop("widths"), repeats=args.pop("repeats"),
+                        out_stride=args.pop("out_stride"))
     cfg = TrainConfig(**args)
     logging.basicConfig(level=logging.INFO)
     tf.config.threading.set_inter_op_parallelism_threads(2)
