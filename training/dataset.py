@@ -29,8 +29,9 @@ class InMemoryData:
 
 def load(folder: Path, limit: int | None = None, progress: bool = True,
          long_side: int | tuple[int, int] | None = None, stride: int | None = None) -> InMemoryData:
-    """Target maps at ``stride`` (default: OutputSpec's). ``long_side``: resize each frame as the runtime would (None: as made);
-    a (low, high) pair draws each frame's long side uniformly from that range,
+    """Target maps at ``stride`` (default: OutputSpec's; the model's own when
+    it has another). ``long_side``: resize each frame as the runtime would
+    (None: as made); a (low, high) pair draws each frame's long side uniformly from that range,
     seeded by the frame's index (the same sizes every run)."""
     stride = stride or OutputSpec().stride
     images, maps = [], []

@@ -3,9 +3,8 @@
 Grayscale input of any size that is a multiple of 32, raw 0..255 pixels
 (normalised inside, so a uint8 model takes camera pixels as they are).
 Output at stride 4 (or 2, ``ModelConfig.out_stride``): sigmoid maps for
-(link, text). Only ops that
-full-integer TFLite runs well: Conv2D, DepthwiseConv2D, Add, ReLU6,
-nearest-neighbour resize, Concatenate.
+(link, text). Only ops that full-integer TFLite runs well: Conv2D,
+DepthwiseConv2D, Add, ReLU6, nearest-neighbour resize, Concatenate.
 """
 
 from __future__ import annotations
