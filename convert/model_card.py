@@ -57,12 +57,13 @@ def write_card(path: Path, info: dict) -> None:
     tr = info.get("training", {}).get("train", {})
     net = info.get("training", {}).get("model", {})
     data = info.get("data", {})
+    out_stride = net.get("out_stride", 4)
     lines = [
         f"# Model card: {info['name']}",
         "",
         "A small fully convolutional network that outlines every printed link line in a camera frame.",
         "Input: grayscale, any size that is a multiple of 32 (the runtime resizes the frame's longer side to "
-        f"{info.get('long_side', 640)}, set in the sidecar), raw 0..255 pixels. Output at stride 4: sigmoid maps for link lines (shrunk to their central band) "
+        f"{info.get('long_side', 640)}, set in the sidecar), raw 0..255 pixels. Output at stride {out_stride}: sigmoid maps for link lines (shrunk to their central band) "
         "and for all text; `edge_app.decode` turns the link map into one quad per printed line.",
         "",
         "Shipped file: `links_detector.tflite`, full-integer int8 (uint8 input and output), with its sidecar "
@@ -138,7 +139,9 @@ def write_card(path: Path, info: dict) -> None:
         + (f" Link-map BCE counts {1 + tr['end_weight']:g}x around each line's two ends (`--end-weight "
            f"{tr['end_weight']:g}`)." if tr.get("end_weight") else "")
         + (f" Network: stem {net.get('stem')}, widths {net.get('widths')} and inverted residual blocks "
-           f"{net.get('repeats')} at strides 4, 8, 16, 32, FPN {net.get('fpn')}." if net else ""),
+           f"{net.get('repeats')} at strides 4, 8, 16, 32, FPN {net.get('fpn')}"
+           + (f", one more FPN level at stride 2 fed by the stem ({net.get('stem')} channels, "
+              "`--out-stride 2`)" if out_stride == 2 else "") + "." if net else ""),
         "",
         "## Reproduce",
         "```",
