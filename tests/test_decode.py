@@ -57,3 +57,34 @@ def test_a_turned_line_decodes_to_a_quad_along_it_reading_left_to_right(angle: f
     assert tr[0] > tl[0]  # the top edge points right
     assert np.dot(bl - tl, v) > 0  # and the bottom lies below it, across the line
     assert quad_iou(det.quad, quad) > 0.6
+
+
+def test_region_rectangles_match_those_of_all_their_pixels() -> None:
+    """decode fits each region's rectangle to its outline only: the same
+    convex hull as all of its pixels, so the same rectangle, on ragged,
+    turned, holed blobs like a real map's."""
+    import cv2
+
+    from edge_app.decode import expand_rect
+
+    rng = np.random.default_rng(7)
+    spec = DecodeSpec(threshold=0.5, min_score=0.0, min_area=3.0)
+    prob = np.zeros((200, 320), np.float32)
+    for _ in range(25):
+        c = rng.uniform([20, 20], [300, 180])
+        box = cv2.boxPoints(((float(c[0]), float(c[1])), (float(rng.uniform(3, 60)), float(rng.uniform(1, 6))),
+                             float(rng.uniform(-30, 30))))
+        cv2.fillPoly(prob, [np.round(box).astype(np.int32)], 1.0)
+    prob[rng.random(prob.shape) < 0.15] = 0.0  # holes and ragged edges
+    n, labels, stats, _ = cv2.connectedComponentsWithStats((prob >= 0.5).astype(np.uint8), connectivity=8)
+    want = []
+    for i in range(1, n):
+        if stats[i, cv2.CC_STAT_AREA] < spec.min_area:
+            continue
+        ys, xs = np.nonzero(labels == i)
+        (cx, cy), (w, h), ang = cv2.minAreaRect(np.stack([xs, ys], 1).astype(np.float32))
+        want.append((expand_rect((cx, cy), (max(w, 1.0), max(h, 1.0)), ang, spec) + 0.5) * 4)
+    got = [d.quad for d in decode(prob, spec, 4)]
+    assert len(got) == len(want) > 10
+    for q in got:
+        assert min(float(np.abs(q - w).max()) for w in want) < 1e-2
