@@ -12,12 +12,12 @@ pytestmark = pytest.mark.slow
 TINY = dict(stem=8, widths=(8, 12, 16, 16), repeats=(1, 1, 1, 1), expand=2, fpn=8, head=8)
 
 
-@pytest.mark.parametrize("stride", [4, 2])
-def test_map_size_follows_the_configured_stride(stride: int) -> None:
+@pytest.mark.parametrize("stride, extra", [(4, {}), (2, {}), (2, {"s2_width": 4}), (2, {"s2_lite": True})])
+def test_map_size_follows_the_configured_stride(stride: int, extra: dict) -> None:
     pytest.importorskip("tensorflow")
     from training.model import ModelConfig, build_model, probe_stride
 
-    model = build_model(ModelConfig(**TINY, out_stride=stride))
+    model = build_model(ModelConfig(**TINY, out_stride=stride, **extra))
     out = np.asarray(model(np.zeros((1, 96, 160, 1), np.float32)))
     assert out.shape == (1, 96 // stride, 160 // stride, 2)
     assert probe_stride(model) == stride

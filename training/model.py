@@ -29,6 +29,11 @@ class ModelConfig:
     # 2 adds one more FPN level fed by the stem: a 12 px line is a 3 px band
     # at stride 2, 1.5 px at stride 4, where neighbouring small lines merge.
     out_stride: int = 4
+    # Channels of the stride-2 level (None: the stem's).
+    s2_width: int | None = None
+    # With out_stride 2: True runs the head at stride 4 and only adds the
+    # stem's detail and the logits at stride 2 (a third of the stride-2 cost).
+    s2_lite: bool = False
     out_channels: int = len(OutputSpec().channels)
 
 
@@ -81,14 +86,25 @@ def build_model(cfg: ModelConfig | None = None) -> keras.Model:
             p = _dw(p, (1, cfg.wide_kernel), name="wide")
         p = _dw(p, 3, name=f"smooth{level}")
     head = cfg.head
+    if cfg.out_stride == 2 and cfg.s2_lite:
+        h = _cbr(p, cfg.head, 1, name="head1")
+        h = _dw(h, 3, name="head2")
+        width = cfg.s2_width or cfg.stem
+        h = _cbr(h, width, 1, name="narrow_stem")
+        up = layers.UpSampling2D(2, interpolation="nearest", name="up_stem")(h)
+        lat = stem if width == cfg.stem else _cbr(stem, width, 1, name="lat_stem")
+        h = layers.Add(name="fuse_stem")([up, lat])
+        h = layers.Conv2D(cfg.out_channels, 1, name="logits")(h)
+        return keras.Model(inp, layers.Activation("sigmoid", name="maps")(h), name="links_detector")
     if cfg.out_stride == 2:
         # At the stem's width: every pixel costs four times what it does at
         # stride 4, and the map only needs to say where a line's band is.
-        p = _cbr(p, cfg.stem, 1, name="narrow_stem")
+        head = cfg.s2_width or cfg.stem
+        p = _cbr(p, head, 1, name="narrow_stem")
         up = layers.UpSampling2D(2, interpolation="nearest", name="up_stem")(p)
-        p = layers.Add(name="fuse_stem")([up, stem])
+        lat = stem if head == cfg.stem else _cbr(stem, head, 1, name="lat_stem")
+        p = layers.Add(name="fuse_stem")([up, lat])
         p = _dw(p, 3, name="smooth_stem")
-        head = cfg.stem
     h = _cbr(p, head, 1, name="head1")
     h = _dw(h, 3, name="head2")
     h = layers.Conv2D(cfg.out_channels, 1, name="logits")(h)

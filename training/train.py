@@ -201,11 +201,16 @@ def main(argv: list[str] | None = None) -> None:
                     help="inverted residual blocks at strides 4,8,16,32 (default %(default)s)")
     ap.add_argument("--out-stride", type=int, choices=(2, 4), default=model_defaults.out_stride,
                     help="output map stride (default %(default)s; 2 adds an FPN level fed by the stem)")
+    ap.add_argument("--s2-width", type=int, default=model_defaults.s2_width,
+                    help="with --out-stride 2: channels of the stride-2 level (default: the stem's)")
+    ap.add_argument("--s2-lite", action="store_true",
+                    help="with --out-stride 2: the head at stride 4, only the stem's detail and the logits at stride 2")
     ap.add_argument("--verbose", type=int, default=2, help="Keras verbosity: 1 = progress bar, 2 = a line per epoch")
     args = vars(ap.parse_args(argv))
     verbose = args.pop("verbose")
     model_cfg = replace(model_defaults, widths=args.pop("widths"), repeats=args.pop("repeats"),
-                        out_stride=args.pop("out_stride"))
+                        out_stride=args.pop("out_stride"), s2_width=args.pop("s2_width"),
+                        s2_lite=args.pop("s2_lite"))
     cfg = TrainConfig(**args)
     logging.basicConfig(level=logging.INFO)
     tf.config.threading.set_inter_op_parallelism_threads(2)
