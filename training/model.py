@@ -31,8 +31,7 @@ class ModelConfig:
     out_stride: int = 4
     # Channels of the stride-2 level (None: the stem's).
     s2_width: int | None = None
-    # With out_stride 2: True runs the head at stride 4 and only adds the
-    # stem's detail and the logits at stride 2 (a third of the stride-2 cost).
+    # With out_stride 2: the head at stride 4, see build_model.
     s2_lite: bool = False
     out_channels: int = len(OutputSpec().channels)
 
@@ -61,6 +60,17 @@ def _inverted_residual(x, out: int, s: int, expand: int, name: str):
     return h
 
 
+def _up_to_stem(x, stem, cfg: ModelConfig):
+    """Stride 4 -> 2: narrowed first (every pixel at stride 2 costs four at
+    stride 4, and the map only has to say where a line's band is), then the
+    stem's detail added."""
+    width = cfg.s2_width or cfg.stem
+    x = _cbr(x, width, 1, name="narrow_stem")
+    up = layers.UpSampling2D(2, interpolation="nearest", name="up_stem")(x)
+    lat = stem if width == cfg.stem else _cbr(stem, width, 1, name="lat_stem")
+    return layers.Add(name="fuse_stem")([up, lat])
+
+
 def build_model(cfg: ModelConfig | None = None) -> keras.Model:
     cfg = cfg or ModelConfig()
     inp = keras.Input((None, None, 1), name="image")
@@ -85,28 +95,17 @@ def build_model(cfg: ModelConfig | None = None) -> keras.Model:
             # dots and slashes) from the words around it.
             p = _dw(p, (1, cfg.wide_kernel), name="wide")
         p = _dw(p, 3, name=f"smooth{level}")
+    # Stride 2 in full: a level of its own, the head on it. Lite: the head at
+    # stride 4, then only the stem's detail and the logits at stride 2.
+    lite = cfg.out_stride == 2 and cfg.s2_lite
     head = cfg.head
-    if cfg.out_stride == 2 and cfg.s2_lite:
-        h = _cbr(p, cfg.head, 1, name="head1")
-        h = _dw(h, 3, name="head2")
-        width = cfg.s2_width or cfg.stem
-        h = _cbr(h, width, 1, name="narrow_stem")
-        up = layers.UpSampling2D(2, interpolation="nearest", name="up_stem")(h)
-        lat = stem if width == cfg.stem else _cbr(stem, width, 1, name="lat_stem")
-        h = layers.Add(name="fuse_stem")([up, lat])
-        h = layers.Conv2D(cfg.out_channels, 1, name="logits")(h)
-        return keras.Model(inp, layers.Activation("sigmoid", name="maps")(h), name="links_detector")
-    if cfg.out_stride == 2:
-        # At the stem's width: every pixel costs four times what it does at
-        # stride 4, and the map only needs to say where a line's band is.
+    if cfg.out_stride == 2 and not lite:
+        p = _dw(_up_to_stem(p, stem, cfg), 3, name="smooth_stem")
         head = cfg.s2_width or cfg.stem
-        p = _cbr(p, head, 1, name="narrow_stem")
-        up = layers.UpSampling2D(2, interpolation="nearest", name="up_stem")(p)
-        lat = stem if head == cfg.stem else _cbr(stem, head, 1, name="lat_stem")
-        p = layers.Add(name="fuse_stem")([up, lat])
-        p = _dw(p, 3, name="smooth_stem")
     h = _cbr(p, head, 1, name="head1")
     h = _dw(h, 3, name="head2")
+    if lite:
+        h = _up_to_stem(h, stem, cfg)
     h = layers.Conv2D(cfg.out_channels, 1, name="logits")(h)
     out = layers.Activation("sigmoid", name="maps")(h)
     return keras.Model(inp, out, name="links_detector")
