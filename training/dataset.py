@@ -31,8 +31,9 @@ def load(folder: Path, limit: int | None = None, progress: bool = True,
          long_side: int | tuple[int, int] | None = None, stride: int | None = None) -> InMemoryData:
     """Target maps at ``stride`` (default: OutputSpec's; the model's own when
     it has another). ``long_side``: resize each frame as the runtime would
-    (None: as made); a (low, high) pair draws each frame's long side uniformly from that range,
-    seeded by the frame's index (the same sizes every run)."""
+    (None: as made); a (low, high) pair draws each frame's long side
+    uniformly from that range, seeded by the frame's index (the same sizes
+    every run)."""
     stride = stride or OutputSpec().stride
     images, maps = [], []
     for i, (jpeg, links, tq, _meta) in enumerate(tqdm(read_dataset(folder), desc=f"load {folder.name}", disable=not progress)):
