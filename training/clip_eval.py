@@ -30,7 +30,6 @@ import json
 import statistics
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from tqdm import tqdm

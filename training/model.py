@@ -12,9 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import keras
+import numpy as np
 from keras import layers
 
 from edge_app.model_spec import OutputSpec
+
+
+OUT_STRIDES = (2, 4)  # output map strides build_model can make
 
 
 @dataclass(frozen=True)
@@ -75,8 +79,8 @@ def build_model(cfg: ModelConfig | None = None) -> keras.Model:
     cfg = cfg or ModelConfig()
     inp = keras.Input((None, None, 1), name="image")
     x = layers.Rescaling(1.0 / 255.0, name="normalise")(inp)
-    if cfg.out_stride not in (2, 4):
-        raise ValueError(f"out_stride must be 2 or 4, got {cfg.out_stride}")
+    if cfg.out_stride not in OUT_STRIDES:
+        raise ValueError(f"out_stride must be one of {OUT_STRIDES}, got {cfg.out_stride}")
     x = _cbr(x, cfg.stem, 3, 2, name="stem")  # 1/2
     stem = x
     feats = []
@@ -113,7 +117,5 @@ def build_model(cfg: ModelConfig | None = None) -> keras.Model:
 
 def probe_stride(model) -> int:  # noqa: ANN001 (a Keras model or a SavedModel's serve function)
     """The output stride of a model, measured: one 64x64 input, the map's size."""
-    import numpy as np
-
     out = model(np.zeros((1, 64, 64, 1), np.float32))
     return 64 // int(out.shape[1])

@@ -24,7 +24,7 @@ import tensorflow as tf  # noqa: E402
 
 from training.dataset import load, load_many, make_dataset  # noqa: E402
 from edge_app.model_spec import OutputSpec  # noqa: E402
-from training.model import ModelConfig, build_model  # noqa: E402
+from training.model import OUT_STRIDES, ModelConfig, build_model  # noqa: E402
 from training.synth import IGNORE  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> None:
                     help="channels at strides 4,8,16,32, comma-separated (default %(default)s)")
     ap.add_argument("--repeats", type=_ints, default=model_defaults.repeats,
                     help="inverted residual blocks at strides 4,8,16,32 (default %(default)s)")
-    ap.add_argument("--out-stride", type=int, choices=(2, 4), default=model_defaults.out_stride,
+    ap.add_argument("--out-stride", type=int, choices=OUT_STRIDES, default=model_defaults.out_stride,
                     help="output map stride (default %(default)s; 2 adds an FPN level fed by the stem)")
     ap.add_argument("--s2-width", type=int, default=model_defaults.s2_width,
                     help="with --out-stride 2: channels of the stride-2 level (default: the stem's)")
