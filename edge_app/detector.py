@@ -112,8 +112,10 @@ class Detector:
             self._out = self._interp.get_output_details()[0]
         self._shape = (h, w)
 
-    def _run(self, image: np.ndarray) -> np.ndarray:
-        """(H, W) uint8 gray -> (H/stride, W/stride, C) float32 probabilities."""
+    def _run(self, image: np.ndarray, channel: int | None = None) -> np.ndarray:
+        """(H, W) uint8 gray -> (H/stride, W/stride, C) float32 probabilities,
+        or only ``channel``'s (H/stride, W/stride): a quantised map is
+        dequantised per pixel, and at stride 2 the unused channels cost."""
         h, w = image.shape
         self._resize(h, w)
         x = image[None, :, :, None]
@@ -126,6 +128,8 @@ class Detector:
         self._interp.set_tensor(self._in["index"], x)
         self._interp.invoke()
         y = self._interp.get_tensor(self._out["index"])[0]
+        if channel is not None:
+            y = y[..., channel]
         if y.dtype != np.float32:
             scale, zero = self._out["quantization"]
             y = (y.astype(np.float32) - zero) * scale
@@ -145,9 +149,9 @@ class Detector:
         t0 = time.perf_counter()
         mi = preprocess(frame, self.spec.input, long_side or self.settings.long_side)
         t1 = time.perf_counter()
-        y = self._run(mi.image)
+        link = self._run(mi.image, self.spec.output.link_channel)
         t2 = time.perf_counter()
-        dets = decode(y[..., self.spec.output.link_channel], self.spec.decode, self.spec.output.stride,
+        dets = decode(link, self.spec.decode, self.spec.output.stride,
                       mi.scale_x, mi.scale_y)
         t3 = time.perf_counter()
         return DetectorOutput(dets, {"preprocess": (t1 - t0) * 1e3, "detect": (t2 - t1) * 1e3,

@@ -175,7 +175,13 @@ def _below(up: _LineGeom, low: _LineGeom, s: TrackerSettings) -> bool:
     if up.h <= 0 or not (1 / s.max_height_ratio <= low.h / up.h <= s.max_height_ratio):
         return False
     q, r = up.pts, low.pts
-    gap = (float(np.dot((r[0] + r[1]) / 2, up.uy)) - float(np.dot((q[2] + q[3]) / 2, up.uy))) / up.h
+    # "Down" as both lines have it: the upper piece ends a line and the lower
+    # one starts the next, far apart along it, and on a curled or slanted page
+    # their tilts differ by degrees; one line's tilt alone, carried that far,
+    # moves the other line by line heights.
+    down = up.uy + low.uy
+    down = down / max(float(np.linalg.norm(down)), 1e-6)
+    gap = (float(np.dot((r[0] + r[1]) / 2, down)) - float(np.dot((q[2] + q[3]) / 2, down))) / up.h
     if not (s.wrap_gap[0] <= gap <= s.wrap_gap[1]):
         return False
     # A continuation starts at the column's left margin: never to the right

@@ -70,6 +70,10 @@ _SCHEME = re.compile(
     r"^(?P<scheme>[hnA][tl1iIfe|]{1,3}[po](?P<s>[s5$]?)|f[tl1]p)(?P<sep>[:;.,viy-]?)(?P<sl>(?-i:[/\\|lI1!]){0,2})",
     re.IGNORECASE,
 )
+# "ttps://": a cut-out that starts a letter late loses the "h" (the map's
+# end falls short of the first letter). Only before a colon and a slash:
+# "ttp" or "tps" alone is too little to tell a scheme by.
+_HEADLESS_SCHEME = re.compile(r"^t[tl1]ps?[:;][/\\]", re.IGNORECASE)
 # No link starts with these; specks and rules left of a link read as them.
 _LEADING_JUNK = "([{<\"'.,;:\u00b7\u2022*_-!|`^"
 # "_" included: an underline under a link's last letters reads as one.
@@ -167,6 +171,8 @@ def _starts_word(text: str) -> bool:
 
 def _repair_scheme(text: str) -> tuple[str, str]:
     """Split ``text`` into (scheme prefix as it should read, rest)."""
+    if _HEADLESS_SCHEME.match(text):
+        text = "h" + text
     m = _SCHEME.match(text)
     if m:
         sep, sl = m.group("sep"), m.group("sl")

@@ -12,7 +12,8 @@ pytestmark = pytest.mark.slow
 TINY = dict(stem=8, widths=(8, 12, 16, 16), repeats=(1, 1, 1, 1), expand=2, fpn=8, head=8)
 
 
-@pytest.mark.parametrize("stride, extra", [(4, {}), (2, {}), (2, {"s2_width": 4}), (2, {"s2_lite": True})])
+@pytest.mark.parametrize("stride, extra", [(4, {}), (2, {}), (2, {"s2_width": 4}), (2, {"s2_lite": True}),
+                                           (2, {"head_dw": False})])
 def test_map_size_follows_the_configured_stride(stride: int, extra: dict) -> None:
     pytest.importorskip("tensorflow")
     from training.model import ModelConfig, build_model, probe_stride
@@ -21,6 +22,15 @@ def test_map_size_follows_the_configured_stride(stride: int, extra: dict) -> Non
     out = np.asarray(model(np.zeros((1, 96, 160, 1), np.float32)))
     assert out.shape == (1, 96 // stride, 160 // stride, 2)
     assert probe_stride(model) == stride
+
+
+def test_head_without_its_depthwise() -> None:
+    pytest.importorskip("tensorflow")
+    from training.model import ModelConfig, build_model
+
+    names = {layer.name for layer in build_model(ModelConfig(**TINY, out_stride=2, head_dw=False)).layers}
+    assert "head1_conv" in names and "head2_dw" not in names
+    assert "head2_dw" in {layer.name for layer in build_model(ModelConfig(**TINY, out_stride=2)).layers}
 
 
 def test_other_strides_are_refused() -> None:

@@ -209,6 +209,22 @@ def test_wrapped_link_lines_are_grouped() -> None:
     assert group_lines([q1, q2], ["www.example.com", "and"]) == [[0], [1]]
 
 
+def test_wrapped_link_is_grouped_on_a_curled_page() -> None:
+    # Real documents: near a curled edge the line ending a link tilts by 7
+    # degrees, the next one starts flat at the margin 650 px to the left.
+    # The upper line's tilt alone, carried that far, puts the lower line
+    # above it.
+    a = np.radians(-7.0)
+    ux, uy = np.array([np.cos(a), np.sin(a)]), np.array([-np.sin(a), np.cos(a)])
+    o = np.array([800.0, 170.0])
+    upper = np.array([o - 14 * uy, o + 400 * ux - 14 * uy, o + 400 * ux + 14 * uy, o + 14 * uy], np.float32)
+    lower = quad(145, 222, w=115, h=28)
+    assert is_below(upper, lower, TrackerSettings())
+    assert group_lines([upper, lower], ["https://www.debian.org/CD/", "netinst/"]) == [[0, 1]]
+    # Further down the margin, two lines on: not the next line.
+    assert not is_below(upper, quad(145, 300, w=115, h=28), TrackerSettings())
+
+
 def test_pieces_of_one_printed_line_are_joined() -> None:
     # The detector broke "https://cr.yp.to/software.html" at '//' and '.'
     # (gaps of a fraction of a line height), and the link wraps onto the next line.

@@ -42,6 +42,10 @@ OCR_MISTAKES = [
     ("httpsi//pytorch.org/hub", "https://pytorch.org/hub"),
     ("httpy/pytorch.org/hub", "http://pytorch.org/hub"),
     ("httpsvc.com/api", "https://httpsvc.com/api"),  # no slash after the "v": a host
+    # A cut-out that starts a letter late (real documents, detected quads).
+    ("ttps://www.debian.org/releases/", "https://www.debian.org/releases/"),
+    ("ttp:/deb.debian.org/debian", "http://deb.debian.org/debian"),
+    ("ttps.com/x", "https://ttps.com/x"),  # no colon: a host
     ("https:l/pytorch.org/hub", "https://pytorch.org/hub"),
     ("https:/l pytorch.org/hub", "https://pytorch.org/hub"),
     ("https:ll pytorch.org/hub", "https://pytorch.org/hub"),

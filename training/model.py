@@ -37,6 +37,10 @@ class ModelConfig:
     s2_width: int | None = None
     # With out_stride 2: the head at stride 4, see build_model.
     s2_lite: bool = False
+    # The head's depthwise 3x3 after its 1x1. Off: at stride 2, where every
+    # op costs four times what it does at stride 4, the level's own smoothing
+    # depthwise already gives the head its neighbourhood.
+    head_dw: bool = True
     out_channels: int = len(OutputSpec().channels)
 
 
@@ -107,7 +111,8 @@ def build_model(cfg: ModelConfig | None = None) -> keras.Model:
         p = _dw(_up_to_stem(p, stem, cfg), 3, name="smooth_stem")
         head = cfg.s2_width or cfg.stem
     h = _cbr(p, head, 1, name="head1")
-    h = _dw(h, 3, name="head2")
+    if cfg.head_dw:
+        h = _dw(h, 3, name="head2")
     if lite:
         h = _up_to_stem(h, stem, cfg)
     h = layers.Conv2D(cfg.out_channels, 1, name="logits")(h)

@@ -199,18 +199,23 @@ def main(argv: list[str] | None = None) -> None:
                     help="channels at strides 4,8,16,32, comma-separated (default %(default)s)")
     ap.add_argument("--repeats", type=_ints, default=model_defaults.repeats,
                     help="inverted residual blocks at strides 4,8,16,32 (default %(default)s)")
+    ap.add_argument("--fpn", type=int, default=model_defaults.fpn,
+                    help="channels of the feature pyramid (default %(default)s)")
     ap.add_argument("--out-stride", type=int, choices=OUT_STRIDES, default=model_defaults.out_stride,
                     help="output map stride (default %(default)s; 2 adds an FPN level fed by the stem)")
     ap.add_argument("--s2-width", type=int, default=model_defaults.s2_width,
                     help="with --out-stride 2: channels of the stride-2 level (default: the stem's)")
     ap.add_argument("--s2-lite", action="store_true",
                     help="with --out-stride 2: the head at stride 4, only the stem's detail and the logits at stride 2")
+    ap.add_argument("--no-head-dw", dest="head_dw", action="store_false",
+                    help="no depthwise 3x3 after the head's 1x1 (cheaper at --out-stride 2)")
     ap.add_argument("--verbose", type=int, default=2, help="Keras verbosity: 1 = progress bar, 2 = a line per epoch")
     args = vars(ap.parse_args(argv))
     verbose = args.pop("verbose")
     model_cfg = replace(model_defaults, widths=args.pop("widths"), repeats=args.pop("repeats"),
                         out_stride=args.pop("out_stride"), s2_width=args.pop("s2_width"),
-                        s2_lite=args.pop("s2_lite"))
+                        s2_lite=args.pop("s2_lite"), head_dw=args.pop("head_dw"),
+                        fpn=args.pop("fpn"))
     cfg = TrainConfig(**args)
     logging.basicConfig(level=logging.INFO)
     tf.config.threading.set_inter_op_parallelism_threads(2)
