@@ -290,12 +290,15 @@ def group_lines(quads: list[Quad], texts: list[str], settings: TrackerSettings |
             t = utext[last]
             if not t or not (cached(looks_incomplete, t) or url(t) is None):
                 break
-            if any(_after_on_line(ugeo[last], ugeo[k], s) for k in range(len(units)) if k != last):
-                break
-            # The text rule first: it is memoised across frames, the geometry is not.
+            # The text rule first: it is memoised across frames, the geometry
+            # is not; and the scans of every other line last, for the few
+            # lines that pass both.
             cands = [j for j in order if j not in used and j not in chain and utext[j]
-                     and cached(continues_link, t, utext[j]) and _below(ugeo[last], ugeo[j], s)
-                     and not any(_after_on_line(ugeo[k], ugeo[j], s) for k in range(len(units)) if k != j)]
+                     and cached(continues_link, t, utext[j]) and _below(ugeo[last], ugeo[j], s)]
+            if not cands or any(_after_on_line(ugeo[last], ugeo[k], s) for k in range(len(units)) if k != last):
+                break
+            cands = [j for j in cands
+                     if not any(_after_on_line(ugeo[k], ugeo[j], s) for k in range(len(units)) if k != j)]
             if not cands:
                 break
             # The nearest line below.
