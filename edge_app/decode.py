@@ -17,35 +17,33 @@ from edge_app.model_spec import DecodeSpec
 from edge_app.results import Detection, quad_height, quad_overlap
 
 
-# The four rotations of a point order (np.roll, precomputed: decode calls
-# order_quad for every region of every frame).
-_ROTATIONS = [np.array([(k + j) % 4 for j in range(4)]) for k in range(4)]
-
-
 def order_quad(pts: np.ndarray) -> np.ndarray:
     """Order 4 points as tl, tr, br, bl for a line of text read left to right:
     the top edge is a long side (the line runs along it) pointing rightwards
     (straight up for a line turned a quarter turn anticlockwise)."""
-    pts = np.asarray(pts, dtype=np.float32).reshape(4, 2)
-    c = pts.mean(axis=0)
-    ang = np.arctan2(pts[:, 1] - c[1], pts[:, 0] - c[0])
-    pts = pts[np.argsort(ang)]  # clockwise in image coordinates, starting at ~ -pi (left)
-    edges = [math.hypot(*(pts[(k + 1) % 4] - pts[k])) for k in range(4)]
-    best = None
-    for k, rot in enumerate(_ROTATIONS):
+    # Plain floats: decode calls this for every region of every frame, and
+    # numpy's per-call overhead on four points is most of its cost.
+    p = [(float(x), float(y)) for x, y in np.asarray(pts, dtype=np.float32).reshape(4, 2)]
+    cx, cy = sum(x for x, _ in p) / 4, sum(y for _, y in p) / 4
+    # Clockwise in image coordinates, starting at ~ -pi (left); a stable
+    # sort, as np.argsort's on four keys.
+    p = sorted(p, key=lambda q: math.atan2(q[1] - cy, q[0] - cx))
+    edges = [math.hypot(p[(k + 1) % 4][0] - p[k][0], p[(k + 1) % 4][1] - p[k][1]) for k in range(4)]
+    best: tuple[float, list[tuple[float, float]]] | None = None
+    for k in range(4):
         # Starting at point k makes edge k the top. A short top edge would
         # turn a line steeper than about 27 degrees clockwise on its side.
         if edges[k] < edges[(k + 1) % 4] - 1e-3:
             continue
-        q = pts[rot]
-        top = q[1] - q[0]
-        if top[0] < 0 or (top[0] == 0 and top[1] > 0):
+        q = p[k:] + p[:k]
+        top_x, top_y = q[1][0] - q[0][0], q[1][1] - q[0][1]
+        if top_x < 0 or (top_x == 0 and top_y > 0):
             continue
         # Of two equal candidates (a square), the one starting top-left.
-        score = q[0, 0] + q[0, 1] * 0.5
+        score = q[0][0] + q[0][1] * 0.5
         if best is None or score < best[0]:
             best = (score, q)
-    return best[1] if best is not None else pts
+    return np.array(best[1] if best is not None else p, dtype=np.float32)
 
 
 def shrink_quad(quad: np.ndarray, spec: DecodeSpec) -> np.ndarray:
@@ -96,19 +94,21 @@ def decode(
     scale_y: float = 1.0,
 ) -> list[Detection]:
     """Link probability map (H/stride, W/stride) -> detections in frame pixels."""
-    mask = (prob >= spec.threshold).astype(np.uint8)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    on = prob >= spec.threshold
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(on.view(np.uint8), connectivity=8)
+    # Every region's mean in one pass over the pixels above threshold only
+    # (a few percent of the map; a frame has tens of regions, most of them
+    # specks that fail the score).
+    sums = np.bincount(labels[on], weights=prob[on], minlength=n)
     out: list[Detection] = []
     for i in range(1, n):
         x, y, w, h, area = (int(v) for v in stats[i, :5])
         if area < spec.min_area:
             continue
-        # Only inside the region's box: a frame has tens of regions, most of
-        # them specks, and the whole map is 4x larger at stride 2.
-        sub = labels[y : y + h, x : x + w] == i
-        score = float(prob[y : y + h, x : x + w][sub].mean(dtype=np.float64))
+        score = float(sums[i] / area)
         if score < spec.min_score:
             continue
+        sub = labels[y : y + h, x : x + w] == i
         # The outline's points have the same convex hull, so the same
         # minimum-area rectangle, as all of the region's pixels: far fewer
         # points to hull.
