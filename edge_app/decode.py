@@ -101,9 +101,8 @@ def decode(
     # specks that fail the score).
     sums = np.bincount(labels[on], weights=prob[on], minlength=n)
     out: list[Detection] = []
-    for i in range(1, n):
-        x, y, w, h, area = (int(v) for v in stats[i, :5])
-        if area < spec.min_area:
+    for i, (x, y, w, h, area) in enumerate(stats[:, :5].tolist()):
+        if i == 0 or area < spec.min_area:  # 0: the background
             continue
         score = float(sums[i] / area)
         if score < spec.min_score:
