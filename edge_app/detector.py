@@ -114,8 +114,8 @@ class Detector:
 
     def _run(self, image: np.ndarray, channel: int | None = None) -> np.ndarray:
         """(H, W) uint8 gray -> (H/stride, W/stride, C) float32 probabilities,
-        or only ``channel``'s (H/stride, W/stride): a quantised map is
-        dequantised per pixel, and at stride 2 the unused channels cost."""
+        or only ``channel``'s (H/stride, W/stride): dequantising a uint8 map
+        costs per pixel, and a stride-2 map has four times the pixels."""
         h, w = image.shape
         self._resize(h, w)
         x = image[None, :, :, None]

@@ -2,7 +2,7 @@
 
 The detector's quads are right about where a link is but loose about its
 extent: a quad can be a character short at either end (decoded from a
-stride-4 map) and, on tightly set pages, tall enough to take in the ink of
+coarse map) and, on tightly set pages, tall enough to take in the ink of
 the lines above and below. Tesseract reads both as a different URL. Fitting
 looks at the ink around the quad: the line's own band of rows (between the
 blank rows that separate it from its neighbours) sets the height, and along
