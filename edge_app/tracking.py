@@ -297,8 +297,14 @@ def group_lines(quads: list[Quad], texts: list[str], settings: TrackerSettings |
                      and cached(continues_link, t, utext[j]) and _below(ugeo[last], ugeo[j], s)]
             if not cands or any(_after_on_line(ugeo[last], ugeo[k], s) for k in range(len(units)) if k != last):
                 break
+            # Nor when another line lies between them (the upper line's next
+            # line, itself followed by the candidate): a wrapped link goes on
+            # at the very next line, and a tall tilted line's wrap gap can
+            # reach past one line to the one after.
             cands = [j for j in cands
-                     if not any(_after_on_line(ugeo[k], ugeo[j], s) for k in range(len(units)) if k != j)]
+                     if not any(_after_on_line(ugeo[k], ugeo[j], s) for k in range(len(units)) if k != j)
+                     and not any(_below(ugeo[last], ugeo[k], s) and _below(ugeo[k], ugeo[j], s)
+                                 for k in range(len(units)) if k not in (last, j))]
             if not cands:
                 break
             # The nearest line below.

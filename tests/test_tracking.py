@@ -225,6 +225,16 @@ def test_wrapped_link_is_grouped_on_a_curled_page() -> None:
     assert not is_below(upper, quad(145, 300, w=115, h=28), TrackerSettings())
 
 
+def test_wrapped_piece_continues_the_line_just_above_it() -> None:
+    # Tightly set lines (pitch 1.2 heights): the piece on the third line is
+    # within the wrap gap of the first line too, which ends in "/"; it
+    # continues the second, the line just above it.
+    a, b, c = quad(40, 100, w=500), quad(40, 136, w=560), quad(40, 172, w=150)
+    texts = ["http://deb.debian.org/debian/", "http://security.debian.org/debian-", "security/"]
+    assert is_below(a, c, TrackerSettings())
+    assert group_lines([a, b, c], texts) == [[0], [1, 2]]
+
+
 def test_pieces_of_one_printed_line_are_joined() -> None:
     # The detector broke "https://cr.yp.to/software.html" at '//' and '.'
     # (gaps of a fraction of a line height), and the link wraps onto the next line.
