@@ -137,9 +137,8 @@ class Pipeline:
         t3 = time.perf_counter()
         links = []
         for tl in self.tracker.links():
-            visible = [t for t in tl.tracks if t.visible]
-            links.append(Link(url=tl.url, raw=tl.raw, quads=[t.quad.copy() for t in visible],
-                              score=float(np.mean([t.score for t in visible])), track_id=tl.id))
+            links.append(Link(url=tl.url, raw=tl.raw, quads=[t.quad.copy() for t in tl.shown],
+                              score=float(np.mean([t.score for t in tl.shown])), track_id=tl.id))
         links = dedupe(links)
         t4 = time.perf_counter()
         h, w = frame.shape[:2]

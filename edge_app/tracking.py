@@ -52,6 +52,10 @@ class TrackerSettings:
     stable_frames: int = 2
     # Frames a track survives without a matching detection (dropped after).
     max_missed: int = 8
+    # Frames a line stays shown, at its last place, after its detection is
+    # lost: a detection that drops out for a frame (motion blur) does not
+    # make its link blink.
+    show_missed: int = 1
     # Re-reading: at most max_reads readings per track; another when the view
     # is sharper by sharper_ratio or taller by larger_ratio than at the best
     # read so far; none once stable_votes readings agree.
@@ -378,11 +382,12 @@ def _text_vote(readings: list[tuple[str, float]]) -> str:
 
 @dataclass
 class TrackedLink:
-    """A link made of one or more visible line tracks (top line first)."""
+    """A link made of one or more line tracks (top line first)."""
 
     url: str
     raw: str
     tracks: list[Track]
+    shown: list[Track]  # the ones to outline: seen now or lost at most show_missed frames ago
 
     @property
     def id(self) -> int:
@@ -534,7 +539,8 @@ class Tracker:
     def links(self) -> list[TrackedLink]:
         """Links currently visible with a valid URL, in reading order. Groups
         are formed over all live tracks (a line missed for a frame does not
-        split its link); a link is reported when one of its lines is visible."""
+        split its link); a link is reported when one of its lines is visible
+        or was lost at most ``show_missed`` frames ago."""
         # Visible lines not read (yet) take part too: they can end the line
         # above them (group_lines), and form no link of their own.
         live = [t for t in self.tracks if t.best_text or t.visible]
@@ -544,7 +550,8 @@ class Tracker:
         out = []
         for g in groups:
             members = [live[i] for i in g]
-            if not any(m.visible for m in members):
+            shown = [m for m in members if m.missed <= self.settings.show_missed]
+            if not shown:
                 continue
             if len(members) == 1:
                 url, raw = members[0].best_url, members[0].best_text
@@ -552,5 +559,5 @@ class Tracker:
                 raw = join_wrapped([m.best_text for m in members])
                 url = normalize_url(raw) or ""
             if url:
-                out.append(TrackedLink(url, raw, members))
+                out.append(TrackedLink(url, raw, members, shown))
         return out

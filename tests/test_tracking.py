@@ -263,6 +263,27 @@ def test_tracker_links_joins_wrapped_tracks_and_hides_non_urls() -> None:
         ("https://example.com/some/long-path/index.html", [tracks[0].id, tracks[1].id])]
 
 
+def test_a_link_stays_shown_for_show_missed_frames_after_its_detection_drops() -> None:
+    tr = Tracker(TrackerSettings(stable_frames=1, show_missed=1))
+    [t] = tr.update([det(100, 100)])
+    tr.add_reading(t, "https://example.com", 0.9, blank())
+    assert [lk.url for lk in tr.links()] == ["https://example.com"]
+    tr.update([])  # one frame without it (motion blur): still shown, at its last place
+    [lk] = tr.links()
+    assert lk.url == "https://example.com" and lk.shown == [t] and np.array_equal(lk.shown[0].quad, quad(100, 100))
+    tr.update([])  # a second: gone
+    assert tr.links() == []
+    # Back in view: shown again, the same track.
+    tr.update([det(102, 101)])
+    assert [lk.tracks[0].id for lk in tr.links()] == [t.id]
+    # With no hold, a link shows only in frames where its line is detected.
+    tr0 = Tracker(TrackerSettings(stable_frames=1, show_missed=0))
+    [t0] = tr0.update([det(100, 100)])
+    tr0.add_reading(t0, "https://example.com", 0.9, blank())
+    tr0.update([])
+    assert tr0.links() == []
+
+
 def test_a_link_followed_on_its_line_does_not_wrap() -> None:
     # "https://pl-how.net/go_roil/bestows-  https://www.x" on one line (the second
     # link runs off the frame, so it has no text), "demographics/" starting the next:
