@@ -141,7 +141,8 @@ def write_card(path: Path, info: dict) -> None:
         + (f" Network: stem {net.get('stem')}, widths {net.get('widths')} and inverted residual blocks "
            f"{net.get('repeats')} at strides 4, 8, 16, 32, FPN {net.get('fpn')}"
            + (f", one more FPN level at stride 2 fed by the stem ({net.get('s2_width') or net.get('stem')} channels, "
-              "`--out-stride 2`" + (", the head at stride 4, `--s2-lite`" if net.get("s2_lite") else "") + ")"
+              "`--out-stride 2`" + (", the head at stride 4, `--s2-lite`" if net.get("s2_lite") else "")
+              + (", no depthwise after the head's 1x1, `--no-head-dw`" if net.get("head_dw") is False else "") + ")"
               if out_stride == 2 else "") + "." if net else ""),
         "",
         "## Reproduce",

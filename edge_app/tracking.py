@@ -305,10 +305,10 @@ def group_lines(quads: list[Quad], texts: list[str], settings: TrackerSettings |
             # line, itself followed by the candidate): a wrapped link goes on
             # at the very next line, and a tall tilted line's wrap gap can
             # reach past one line to the one after.
+            below_last = [k for k in range(len(units)) if k != last and _below(ugeo[last], ugeo[k], s)]
             cands = [j for j in cands
                      if not any(_after_on_line(ugeo[k], ugeo[j], s) for k in range(len(units)) if k != j)
-                     and not any(_below(ugeo[last], ugeo[k], s) and _below(ugeo[k], ugeo[j], s)
-                                 for k in range(len(units)) if k not in (last, j))]
+                     and not any(_below(ugeo[k], ugeo[j], s) for k in below_last if k != j)]
             if not cands:
                 break
             # The nearest line below.
