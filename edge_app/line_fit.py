@@ -118,7 +118,12 @@ def fit_line(gray: np.ndarray, quad: Quad, settings: FitSettings | None = None) 
     # a narrow gap would take in an adjacent bracket or quote. (Carrying an
     # end over a blank of up to 0.3 / 0.5 band heights, to mend a monospaced
     # "ll" cut between its letters, read worse: URLs exact on the tuning split
-    # 0.130 -> 0.098 / 0.086, real documents 0.414 -> 0.342 / 0.297.)
+    # 0.130 -> 0.098 / 0.086, real documents 0.414 -> 0.342 / 0.297. Two
+    # narrower allowances, photo mode on the first 150 real documents /
+    # tuning split, exact and host right, against 0.457 / 0.695 and 0.115 /
+    # 0.196: a blank up to the line's own widest letter gap, 0.439 / 0.651 and
+    # 0.115 / 0.189; a blank narrower than ``gap`` from the last ink inside
+    # the quad, 0.457 / 0.691 and 0.115 / 0.198.)
     left = _end(cols, x0, -1, gap) if cols[max(0, x0 - 1):x0 + 1].any() else x0
     right = (_end(cols, x1 - 1, 1, gap) if cols[x1 - 1:x1 + 1].any() else x1 - 1) + 1
     box = np.array([[left, c - hb / 2], [right, c - hb / 2], [right, c + hb / 2], [left, c + hb / 2]], np.float32)
