@@ -146,6 +146,11 @@ class LineReading:
     confidence: float  # 0..1, Tesseract's mean word confidence
 
 
+# One way of cutting a line out for a read: its height in pixels (None: the
+# settings' line_height) and its binarisation (None: the settings').
+Look = tuple[int | None, Binarize | None]
+
+
 # ---------------------------------------------------------------- geometry
 def _expand_quad(quad: np.ndarray, margin: float) -> np.ndarray:
     """Grow the quad by ``margin`` x its height on every side, along its own axes."""
@@ -500,7 +505,7 @@ class LineReader:
         """
         if not quads:
             return []
-        [got] = self._read_cutouts(frame, quads, range(len(quads)), self.settings.binarize)
+        [got] = self._read_cutouts(frame, quads, range(len(quads)), [(None, self.settings.binarize)])
         readings = [got.get(i, LineReading("", 0.0)) for i in range(len(quads))]
         if not retry:
             return readings
@@ -515,38 +520,41 @@ class LineReader:
         out = list(readings)
         if fb is None or fb == self.settings.binarize or not which:
             return out
-        for i, r in self._read_cutouts(frame, quads, which, fb)[0].items():
+        for i, r in self._read_cutouts(frame, quads, which, [(None, fb)])[0].items():
             if normalize_url(r.text) is not None:
                 out[i] = r
         return out
 
     def read_lines_at(self, frame: np.ndarray, quads: list[np.ndarray],
-                      heights: Sequence[int]) -> list[list[LineReading]]:
-        """Each quad read once per line height in ``heights`` (the photo mode's
-        extra looks), all in one read so that parallel instances share the
-        work: ``result[k][i]`` is quad i cut out at ``heights[k]``."""
-        if not quads or not heights:
-            return [[] for _ in heights]
-        got = self._read_cutouts(frame, quads, range(len(quads)), self.settings.binarize, tuple(heights))
+                      looks: Sequence[Look]) -> list[list[LineReading]]:
+        """Each quad read once per look (the photo mode's extra looks: a line
+        height, None for the settings', and a binarisation, None for the
+        settings'), all in one read so that parallel instances share the
+        work: ``result[k][i]`` is quad i cut out as ``looks[k]`` says."""
+        if not quads or not looks:
+            return [[] for _ in looks]
+        got = self._read_cutouts(frame, quads, range(len(quads)),
+                                 [(h, b or self.settings.binarize) for h, b in looks])
         return [[g.get(i, LineReading("", 0.0)) for i in range(len(quads))] for g in got]
 
     def _read_cutouts(self, frame: np.ndarray, quads: list[np.ndarray], which: Iterable[int],
-                      binarize: Binarize, line_heights: Sequence[int | None] = (None,)) -> list[dict[int, LineReading]]:
-        """Readings of the lines ``which``, one dict per line height (None: the
-        settings'), all in one read; a degenerate quad (zero width or height:
-        a detector speck) is left out instead of failing the whole frame's read."""
+                      looks: Sequence[tuple[int | None, Binarize]]) -> list[dict[int, LineReading]]:
+        """Readings of the lines ``which``, one dict per look (a line height,
+        None for the settings', and a binarisation), all in one read; a
+        degenerate quad (zero width or height: a detector speck) is left out
+        instead of failing the whole frame's read."""
         gray = to_gray(frame)  # once per frame, not once per line
         fitted = {i: fit_line(gray, quads[i]) if self.settings.fit_lines else quads[i] for i in which}
         images: list[np.ndarray] = []
         keys: list[tuple[int, int]] = []
-        for k, height in enumerate(line_heights):
+        for k, (height, binarize) in enumerate(looks):
             for i, quad in fitted.items():
                 try:
                     images.append(self.rectify(gray, quad, binarize=binarize, line_height=height))
                     keys.append((k, i))
                 except ValueError as e:
                     log.debug("skipping line %d: %s", i, e)
-        out: list[dict[int, LineReading]] = [{} for _ in line_heights]
+        out: list[dict[int, LineReading]] = [{} for _ in looks]
         for (k, i), r in zip(keys, self.read_images(images)):
             out[k][i] = r
         return out

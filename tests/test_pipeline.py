@@ -121,7 +121,8 @@ def test_photo_mode_reads_the_lines_of_a_wrapped_link_once() -> None:
     # page2 has links printed over two and three lines. A line that is part of
     # a returned link needs no second look; only lines left alone may get one.
     # (The extra looks at other heights are off here: counted separately below.)
-    settings = PipelineSettings(reader=ReaderSettings(engine="tesserocr"), track=False, photo_heights=())
+    settings = PipelineSettings(reader=ReaderSettings(engine="tesserocr"), track=False, photo_heights=(),
+                                photo_gray=False)
     with Pipeline(settings) as pipe:
         result = pipe.process_photo(read_image(SAMPLES_DIR / "page2.jpg"))
         reads = pipe.ocr_calls
@@ -130,27 +131,32 @@ def test_photo_mode_reads_the_lines_of_a_wrapped_link_once() -> None:
     assert len(result.detections) <= reads <= 2 * len(result.detections) - in_links, (reads, in_links)
 
 
-@pytest.mark.parametrize("sure, heights", [(1.01, (48, 80)), (1.01, (56,)), (0.0, ())])
-def test_photo_mode_reads_doubtful_links_again_at_each_extra_height(sure: float, heights: tuple[int, ...]) -> None:
+@pytest.mark.parametrize("sure, heights, gray", [(1.01, (48, 80), True), (1.01, (48, 80), False),
+                                                (1.01, (56,), False), (1.01, (), True), (0.0, (), False)])
+def test_photo_mode_reads_doubtful_links_again_at_each_extra_look(sure: float, heights: tuple[int, ...],
+                                                                  gray: bool) -> None:
     # photo_sure above 1: every link is doubtful, so every line is read once
-    # more per extra height; no extra heights: every line read exactly once.
+    # more per extra height and once more in gray; no extra looks: every
+    # line read exactly once.
     reader = ReaderSettings(engine="tesserocr", fallback=None)
-    with Pipeline(PipelineSettings(reader=reader, track=False, photo_heights=heights, photo_sure=sure)) as pipe:
+    settings = PipelineSettings(reader=reader, track=False, photo_heights=heights, photo_gray=gray, photo_sure=sure)
+    with Pipeline(settings) as pipe:
         result = pipe.process_photo(read_image(SAMPLES_DIR / "page2.jpg"))
         assert result.detections
-        assert pipe.ocr_calls == len(result.detections) * (1 + len(heights))
+        assert pipe.ocr_calls == len(result.detections) * (1 + len(heights) + gray)
 
 
 def test_photo_mode_extra_looks_do_not_lose_links() -> None:
-    # Voting over three readings may only change links it doubts: on the
+    # Voting over the readings may only change links it doubts: on the
     # bundled photos it finds at least the exact URLs one look finds.
-    def exact(heights: tuple[int, ...]) -> int:
-        settings = PipelineSettings(reader=ReaderSettings(engine="tesserocr"), track=False, photo_heights=heights)
+    def exact(heights: tuple[int, ...], gray: bool = True) -> int:
+        settings = PipelineSettings(reader=ReaderSettings(engine="tesserocr"), track=False, photo_heights=heights,
+                                    photo_gray=gray)
         with Pipeline(settings) as pipe:
             return sum(len({k.url for k in pipe.process_photo(read_image(SAMPLES_DIR / name)).links} & set(PHOTO_URLS[name]))
                        for name in PHOTO_URLS)
 
-    assert exact((48, 80)) >= exact(())
+    assert exact((48, 80)) >= exact((48, 80), gray=False) >= exact((), gray=False)
 
 
 def test_photo_mode_keeps_no_state(photo_pipeline: Pipeline) -> None:
