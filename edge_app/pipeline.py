@@ -57,7 +57,7 @@ class PipelineSettings:
     photo_heights: tuple[int, ...] = (48, 80)
     # ... and once more cut out in gray at the reader's height, for
     # Tesseract to threshold itself: the local binarisation loses strokes
-    # that it keeps (bundled page3's wrapped "should_": the "_" in 7 of 7
+    # that it keeps (bundled page3's wrapped "should_", read cleanly in 7 of 7
     # gray cut-outs, 1 of 7 local ones). Photo mode end to end
     # (training.read_eval), all 240 real documents / 300 tuning frames,
     # exact 0.460 -> 0.477 / 0.115 -> 0.118, host right 0.698 -> 0.696 /
