@@ -505,7 +505,7 @@ class LineReader:
         """
         if not quads:
             return []
-        [got] = self._read_cutouts(frame, quads, range(len(quads)), [(None, self.settings.binarize)])
+        [got] = self._read_cutouts(frame, quads, range(len(quads)), [(None, None)])
         readings = [got.get(i, LineReading("", 0.0)) for i in range(len(quads))]
         if not retry:
             return readings
@@ -533,16 +533,14 @@ class LineReader:
         work: ``result[k][i]`` is quad i cut out as ``looks[k]`` says."""
         if not quads or not looks:
             return [[] for _ in looks]
-        got = self._read_cutouts(frame, quads, range(len(quads)),
-                                 [(h, b or self.settings.binarize) for h, b in looks])
+        got = self._read_cutouts(frame, quads, range(len(quads)), looks)
         return [[g.get(i, LineReading("", 0.0)) for i in range(len(quads))] for g in got]
 
     def _read_cutouts(self, frame: np.ndarray, quads: list[np.ndarray], which: Iterable[int],
-                      looks: Sequence[tuple[int | None, Binarize]]) -> list[dict[int, LineReading]]:
-        """Readings of the lines ``which``, one dict per look (a line height,
-        None for the settings', and a binarisation), all in one read; a
-        degenerate quad (zero width or height: a detector speck) is left out
-        instead of failing the whole frame's read."""
+                      looks: Sequence[Look]) -> list[dict[int, LineReading]]:
+        """Readings of the lines ``which``, one dict per look, all in one
+        read; a degenerate quad (zero width or height: a detector speck) is
+        left out instead of failing the whole frame's read."""
         gray = to_gray(frame)  # once per frame, not once per line
         fitted = {i: fit_line(gray, quads[i]) if self.settings.fit_lines else quads[i] for i in which}
         images: list[np.ndarray] = []
