@@ -36,7 +36,7 @@ from edge_app.urls import find_urls, normalize_url
 
 log = logging.getLogger(__name__)
 
-STAGES = ("preprocess", "detect", "decode", "track", "ocr", "total")
+STAGES = ("preprocess", "detect", "decode", "check", "track", "ocr", "total")
 TRUTH_FILE = "truth.json"
 
 
@@ -263,6 +263,8 @@ def _run(settings: BenchSettings, pipe: Pipeline) -> BenchReport:
     det = pipe.detector
     model = {"file": str(det.model_path), "size_bytes": det.size_bytes,
              "long_side": det.long_side, "info": det.spec.info}
+    if det.checker is not None:
+        model["check"] = {"file": str(det.checker.model_path), "size_bytes": det.checker.model_path.stat().st_size}
 
     stages = {k: _stats([s.timings[k] for s in stats if k in s.timings]) for k in STAGES
               if any(k in s.timings for s in stats)}
@@ -344,7 +346,9 @@ def format_bench(r: BenchReport) -> str:
         f"cpu      {hw['cpu']} ({hw['machine']}), {hw['cores']} cores; detector threads {hw['threads']}; "
         f"OCR {r.ocr_engine} x{hw.get('ocr_workers', 1)}",
         f"model    {r.model['file']} ({r.model['size_bytes'] / 1024:.0f} KiB), input long side "
-        f"{r.model['long_side']}",
+        f"{r.model['long_side']}"
+        + (f"; line check {r.model['check']['file']} ({r.model['check']['size_bytes'] / 1024:.0f} KiB)"
+           if "check" in r.model else ""),
         "",
         f"{'stage':<11}{'p50 ms':>9}{'p90 ms':>9}{'mean ms':>9}",
     ]

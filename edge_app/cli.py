@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     g = common.add_argument_group("engine")
     g.add_argument("--model", type=Path, metavar="FILE",
                    help="the .tflite model (its .json sidecar next to it); default models/links_detector.tflite")
+    g.add_argument("--no-check", action="store_true",
+                   help="the detector's map alone; by default a second model (models/line_check.tflite, "
+                        "next to the detector) looks again at each candidate line")
     g.add_argument("--threads", type=_positive_int, metavar="N",
                    help="threads for the detector, and Tesseract instances reading a frame's lines "
                         "in parallel (default 2)")
@@ -144,7 +147,7 @@ def _pipeline_settings(args: argparse.Namespace):
     from edge_app.tracking import TrackerSettings
 
     detector = DetectorSettings(model_path=args.model, threads=args.threads or DetectorSettings().threads,
-                                long_side=args.long_side)
+                                long_side=args.long_side, use_check=not args.no_check)
     reader = ReaderSettings(engine=args.engine, tesseract_cmd=args.tesseract_cmd, tessdata=args.tessdata,
                             workers=args.threads or ReaderSettings().workers)
     return PipelineSettings(detector=detector, reader=reader, tracker=TrackerSettings(), track=True)
@@ -319,7 +322,8 @@ def _cmd_app(args: argparse.Namespace) -> int:
     from edge_app.detector import DetectorSettings
 
     options = AppOptions(source=args.source, model=args.model, threads=args.threads or DetectorSettings().threads,
-                         screenshot=args.screenshot, quit_after=args.quit_after, engine=args.engine)
+                         screenshot=args.screenshot, quit_after=args.quit_after, engine=args.engine,
+                         use_check=not args.no_check)
     return int(run_app(options) or 0)
 
 

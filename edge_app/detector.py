@@ -16,6 +16,8 @@ import numpy as np
 
 from edge_app.decode import decode
 from edge_app.errors import ModelError
+from edge_app.line_check import DEFAULT_CHECK_STEM, LineChecker, candidate_decode
+from edge_app.litert import interpreter_class, open_interpreter
 from edge_app.model_spec import ModelSpec, default_model_path, load_spec
 from edge_app.preprocess import ModelInput, preprocess
 from edge_app.results import Detection
@@ -26,28 +28,22 @@ log = logging.getLogger(__name__)
 MAX_SHAPES = 3
 
 
-def _interpreter_class():
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-    except ImportError:
-        try:
-            from tflite_runtime.interpreter import Interpreter  # type: ignore[no-redef]
-        except ImportError as exc:
-            raise ModelError("no TFLite runtime: pip install ai-edge-litert") from exc
-    return Interpreter
-
-
 @dataclass(frozen=True)
 class DetectorSettings:
     model_path: Path | None = None  # None: models/links_detector.tflite
     threads: int = 2
     long_side: int | None = None  # None: the sidecar's input.long_side
+    # The line check (edge_app.line_check) over the detector's candidate
+    # lines: a .tflite path, or None for line_check.tflite next to the
+    # detector model when there is one. use_check=False: the map alone.
+    check_path: Path | None = None
+    use_check: bool = True
 
 
 @dataclass(frozen=True)
 class DetectorOutput:
     detections: list[Detection]
-    timings_ms: dict[str, float]  # preprocess, detect (inference), decode
+    timings_ms: dict[str, float]  # preprocess, detect (inference), decode, check (with a line check)
 
 
 class Detector:
@@ -61,21 +57,20 @@ class Detector:
                              "scripts/train_model.sh to build models/links_detector.tflite)")
         self.model_path = path
         self.spec: ModelSpec = load_spec(path)
-        Interpreter = _interpreter_class()
-        try:
-            self._interp = Interpreter(model_path=str(path), num_threads=max(1, int(self.settings.threads)))
-            self._interp.allocate_tensors()
-        except (ValueError, RuntimeError) as exc:
-            raise ModelError(f"cannot load model {path}: not a valid TFLite file ({exc}); "
-                             "restore it from the repository or rebuild it") from exc
+        self._interp = open_interpreter(path, self.settings.threads)
         inp = self._interp.get_input_details()[0]
         out = self._interp.get_output_details()[0]
         if len(inp["shape"]) != 4 or inp["shape"][-1] != self.spec.input.channels:
             raise ModelError(f"model {path} takes input {list(inp['shape'])}, "
                              f"its sidecar says {self.spec.input.channels} channel(s)")
         self._in, self._out = inp, out
+        self.checker: LineChecker | None = None
+        check = self.settings.check_path or path.with_name(DEFAULT_CHECK_STEM + ".tflite")
+        if self.settings.use_check and (self.settings.check_path or check.is_file()):
+            self.checker = LineChecker(check, self.settings.threads)
+        self._decode = self.spec.decode if self.checker is None else candidate_decode(self.spec.decode,
+                                                                                      self.checker.spec)
         self._shape: tuple[int, int] | None = None
-        self._interpreter_class = Interpreter
         # One interpreter per input shape in use: re-allocating one for a new
         # shape costs 20-25 ms here, and photo mode alternates two sizes.
         self._by_shape: dict[tuple[int, int], tuple[object, dict, dict]] = {}
@@ -104,8 +99,8 @@ class Detector:
             if len(self._by_shape) >= MAX_SHAPES:
                 self._by_shape.pop(next(iter(self._by_shape)))  # the oldest
             if self._shape is not None:
-                self._interp = self._interpreter_class(model_path=str(self.model_path),
-                                                       num_threads=max(1, int(self.settings.threads)))
+                self._interp = interpreter_class()(model_path=str(self.model_path),
+                                                    num_threads=max(1, int(self.settings.threads)))
             self._interp.resize_tensor_input(self._in["index"], [1, h, w, self.spec.input.channels])
             self._interp.allocate_tensors()
             self._in = self._interp.get_input_details()[0]
@@ -151,8 +146,10 @@ class Detector:
         t1 = time.perf_counter()
         link = self._run(mi.image, self.spec.output.link_channel)
         t2 = time.perf_counter()
-        dets = decode(link, self.spec.decode, self.spec.output.stride,
-                      mi.scale_x, mi.scale_y)
+        dets = decode(link, self._decode, self.spec.output.stride, mi.scale_x, mi.scale_y)
         t3 = time.perf_counter()
-        return DetectorOutput(dets, {"preprocess": (t1 - t0) * 1e3, "detect": (t2 - t1) * 1e3,
-                                     "decode": (t3 - t2) * 1e3})
+        timings = {"preprocess": (t1 - t0) * 1e3, "detect": (t2 - t1) * 1e3, "decode": (t3 - t2) * 1e3}
+        if self.checker is not None:
+            dets = self.checker.keep(frame, dets, self.spec.decode.min_score)
+            timings["check"] = (time.perf_counter() - t3) * 1e3
+        return DetectorOutput(dets, timings)

@@ -61,6 +61,12 @@ def quad_overlap(a: Quad, b: Quad) -> float:
     return inter / min(area_a, area_b) if inter > 0 else 0.0
 
 
+def quad_covered(a: Quad, b: Quad) -> float:
+    """Fraction of ``a``'s area that ``b`` covers."""
+    area_a, _area_b, inter = _areas(a, b)
+    return inter / area_a if inter > 0 else 0.0
+
+
 def quads_box(quads: list[Quad]) -> tuple[float, float, float, float]:
     pts = np.concatenate([np.asarray(q, dtype=np.float32).reshape(4, 2) for q in quads])
     x0, y0 = pts.min(axis=0)

@@ -8,7 +8,8 @@
 # one more FPN level, fed by the stem); see the model card. The validation split the
 # training logs watch keeps the plain camera; conversion tunes and measures on
 # splits made by the training camera.
-# SKIP_CONVERT=1 stops after training (convert by hand, e.g. with --notes).
+# SKIP_CONVERT=1 stops after training (convert by hand, e.g. with --notes). Last, the line check
+# (scripts/train_line_check.sh, about 35 minutes more) is made for the new detector.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EPOCHS=${EPOCHS:-40}
@@ -24,4 +25,6 @@ python3 -m training.train --data data/synth_cam/train --val data/synth/val --out
 if [ "${SKIP_CONVERT:-0}" != 1 ]; then
   python3 -m convert --saved-model runs/main/saved_model --data data/synth_cam/val --tune data/synth_cam/tune \
     --realdocs data/realdocs --train-dir runs/main --out models --tfjs --notes docs/model_notes.md
+  # The line check is trained on the shipped detector's own doubtful lines, so it follows it.
+  bash scripts/train_line_check.sh
 fi

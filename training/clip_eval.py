@@ -142,6 +142,7 @@ def main(argv: list[str] | None = None) -> None:
     rn.add_argument("folders", type=Path, nargs="+")
     rn.add_argument("--model", type=Path, default=None, help="a .tflite with its sidecar (default: the shipped one)")
     rn.add_argument("--json", action="store_true", help="one JSON object per folder")
+    rn.add_argument("--no-check", action="store_true", help="without the line check (the detector's map alone)")
     args = ap.parse_args(argv)
     if args.cmd == "make":
         clips = make_clips(args.out, args.count, args.seed, args.motion_blur)
@@ -155,6 +156,8 @@ def main(argv: list[str] | None = None) -> None:
         settings = PipelineSettings()
         if args.model:
             settings = replace(settings, detector=replace(settings.detector, model_path=args.model))
+        if args.no_check:
+            settings = replace(settings, detector=replace(settings.detector, use_check=False))
         pipeline = Pipeline(settings)
     except LinksDetectorError as e:
         raise SystemExit(f"error: {e}")

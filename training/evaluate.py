@@ -25,13 +25,15 @@ from tqdm import tqdm
 from edge_app.decode import decode, merge_scales, rasterize_targets
 from edge_app.model_spec import ModelSpec, default_model_path, load_spec
 from edge_app.preprocess import ModelInput, preprocess
-from edge_app.results import quad_height, quad_iou
+from edge_app.results import Detection, quad_height, quad_iou
 from training.shards import folders as split_folders
 
 log = logging.getLogger(__name__)
 
 # frame -> (link probability map, the ModelInput it was computed from)
 ProbFn = Callable[[np.ndarray], tuple[np.ndarray, ModelInput]]
+# A frame and its candidate detections -> the ones kept (the line check).
+CheckFn = Callable[[np.ndarray, list[Detection]], list[Detection]]
 
 
 @dataclass
@@ -175,30 +177,47 @@ def match(preds: list[np.ndarray], gts: list[GtLink], iou_thr: float = 0.5) -> t
     return used_p, gt_match, ignore
 
 
+def score_frame(preds: list[np.ndarray], gts: list[GtLink]) -> tuple[dict[tuple[int, int], bool], int]:
+    """Whether each scored true line (link index, piece index) was found, and
+    the false positives; links cut by the frame edge are scored neither way."""
+    used, gt_match, ignore = match(preds, gts)
+    found: dict[tuple[int, int], bool] = {}
+    for li, g in enumerate(gts):
+        for qi in range(len(g.quads)):
+            if not g.partial:
+                found[(li, qi)] = (li, qi) in gt_match
+            elif (li, qi) in gt_match:
+                ignore.add(gt_match[(li, qi)])
+    return found, len([p for p in range(len(preds)) if p not in used and p not in ignore])
+
+
 def evaluate(items: Iterator[EvalItem], prob_fn: ProbFn, spec: ModelSpec, n_worst: int = 12,
-             progress: bool = True, total: int | None = None, more: tuple[ProbFn, ...] = ()) -> EvalResult:
+             progress: bool = True, total: int | None = None, more: tuple[ProbFn, ...] = (),
+             check: CheckFn | None = None) -> EvalResult:
     """``more``: the same model at other input sizes, whose detections are
-    added as photo mode adds them (``decode.merge_scales``)."""
+    added as photo mode adds them (``decode.merge_scales``). ``check``: the
+    line check's choice among the detections (``spec`` then decodes with its
+    candidate bar; see ``check_fn``)."""
     res = EvalResult()
     for item in tqdm(items, desc="evaluate", disable=not progress, total=total):
         prob, mi = prob_fn(item.image)
-        dets = decode(prob, spec.decode, spec.output.stride, mi.scale_x, mi.scale_y)
+        # Each input size's candidates are checked before merging, as the runtime's detector does.
+        chosen = check or (lambda _image, d: d)
+        dets = chosen(item.image, decode(prob, spec.decode, spec.output.stride, mi.scale_x, mi.scale_y))
         for fn in more:
             prob, mi = fn(item.image)
-            dets = merge_scales(dets, decode(prob, spec.decode, spec.output.stride, mi.scale_x, mi.scale_y))
+            dets = merge_scales(dets, chosen(item.image, decode(prob, spec.decode, spec.output.stride,
+                                                                mi.scale_x, mi.scale_y)))
         preds = [d.quad for d in dets]
-        used, gt_match, ignore = match(preds, item.links)
+        found, fp = score_frame(preds, item.links)
         errors = 0
         for li, g in enumerate(item.links):
             if g.partial:
-                for qi in range(len(g.quads)):
-                    if (li, qi) in gt_match:
-                        ignore.add(gt_match[(li, qi)])
                 continue
             res.links_total += 1
             all_found = True
             for qi, q in enumerate(g.quads):
-                ok = (li, qi) in gt_match
+                ok = found[(li, qi)]
                 res.tp += ok
                 res.fn += not ok
                 errors += not ok
@@ -210,7 +229,6 @@ def evaluate(items: Iterator[EvalItem], prob_fn: ProbFn, spec: ModelSpec, n_wors
                     c.tp += ok
                     c.fn += not ok
             res.links_found += all_found
-        fp = len([p for p in range(len(preds)) if p not in used and p not in ignore])
         res.fp += fp
         errors += fp
         res.images += 1
@@ -320,6 +338,17 @@ def tflite_prob_fn(model_path: Path, threads: int = 2, long_side: int | None = N
     return fn, det.spec
 
 
+def check_fn(check_path: Path, spec: ModelSpec, threads: int = 2) -> tuple[CheckFn, ModelSpec]:
+    """The line check of ``check_path`` over a detector of ``spec``: the spec to
+    decode with (the check's candidate bar) and the choice it makes."""
+    from edge_app.line_check import LineChecker, candidate_decode
+
+    checker = LineChecker(check_path, threads)
+    sure = spec.decode.min_score
+    cand = replace(spec, decode=candidate_decode(spec.decode, checker.spec))
+    return (lambda image, dets: checker.keep(image, dets, sure)), cand
+
+
 def ceiling_prob_fn(spec: ModelSpec, long_side: int | None = None) -> tuple[ProbFn, Callable[[EvalItem], EvalItem]]:
     """A perfect model: its map is the training target itself.
 
@@ -371,6 +400,8 @@ def main(argv: list[str] | None = None) -> None:
                          "as photo mode does (PipelineSettings.photo_long_sides); repeatable")
     ap.add_argument("--out", type=Path, help="folder for worst-case pictures and metrics JSON")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--check", type=Path, help="a line-check .tflite to choose among lower-bar candidates "
+                    "(edge_app.line_check)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     hook: Callable[[EvalItem], EvalItem] = lambda item: item  # noqa: E731
@@ -394,6 +425,10 @@ def main(argv: list[str] | None = None) -> None:
         sm = tf.saved_model.load(str(args.model))
         fn = keras_prob_fn(sm.serve, spec, args.long_side)
         tag = "savedmodel"
+    check = None
+    if args.check:
+        check, spec = check_fn(args.check, spec, args.threads)
+        tag += "+" + args.check.stem
     results = {}
     for name, items, total in (
         ("synthetic", synth_items(args.synth, args.limit) if args.synth else None, None),
@@ -401,7 +436,7 @@ def main(argv: list[str] | None = None) -> None:
     ):
         if items is None:
             continue
-        res = evaluate(map(hook, items), fn, spec, total=total, more=more)
+        res = evaluate(map(hook, items), fn, spec, total=total, more=more, check=check)
         results[name] = res.summary()
         print(f"{name}: P={res.precision:.3f} R={res.recall:.3f} F1={res.f1:.3f} "
               f"(lines {res.tp + res.fn}, fp {res.fp}, link recall {res.links_found}/{res.links_total})")

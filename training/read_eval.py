@@ -109,12 +109,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--synth", type=Path)
     ap.add_argument("--realdocs", type=Path)
     ap.add_argument("--limit", type=int)
+    ap.add_argument("--no-check", action="store_true", help="without the line check (the detector's map alone)")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     ap.add_argument("--true-quads", action="store_true",
                     help="read each link from its true quads instead of the detector's: the reader's own limit")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    settings = PipelineSettings(detector=DetectorSettings(model_path=args.model), track=False)
+    settings = PipelineSettings(detector=DetectorSettings(model_path=args.model, use_check=not args.no_check),
+                                track=False)
     if args.true_quads:
         # A perfect detector's quads already fit their lines (fitting them
         # anyway: real documents 0.698 -> 0.679 exact, synthetic 0.158 -> 0.177).

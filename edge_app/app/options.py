@@ -18,6 +18,7 @@ class AppOptions:
     screenshot: Path | None = None  # save a picture of the window once links are read, then quit
     quit_after: float | None = None  # seconds; with screenshot: the longest wait for a link
     engine: str = "auto"  # Tesseract binding: auto | tesserocr | pytesseract
+    use_check: bool = True  # the line check over the detector's candidate lines (DetectorSettings.use_check)
 
 
 def pipeline_settings(options: AppOptions) -> "PipelineSettings":
@@ -29,7 +30,7 @@ def pipeline_settings(options: AppOptions) -> "PipelineSettings":
 
     threads = max(1, int(options.threads))
     return PipelineSettings(
-        detector=DetectorSettings(model_path=options.model, threads=threads),
+        detector=DetectorSettings(model_path=options.model, threads=threads, use_check=options.use_check),
         reader=ReaderSettings(engine=options.engine, workers=threads),  # type: ignore[arg-type]
         tracker=TrackerSettings(),
         track=True,

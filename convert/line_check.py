@@ -1,0 +1,124 @@
+"""The line check's SavedModel -> full-integer int8 .tflite and its sidecar, with its bar chosen.
+
+    python -m convert.line_check --saved-model runs/check/saved_model --strips data/strips/tune.npz \\
+        --tune data/synth_cam/tune --out models/line_check.tflite
+
+The representative strips come from ``--strips`` (``training.line_strips``).
+The classifier's bars (``CheckSpec.keep`` and ``veto``) are chosen for detection F1 on the
+tuning frames (``--tune``), with the detector (``--detector``, default the
+shipped one) decoding at the candidate bar; the sidecar records it, the
+figures and the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+from convert.tflite_export import convert_saved_model  # noqa: E402
+from edge_app.decode import decode  # noqa: E402
+from edge_app.line_check import CheckSpec, LineChecker, StripSpec, candidate_decode, kept  # noqa: E402
+from edge_app.model_spec import default_model_path  # noqa: E402
+from training.evaluate import EvalItem, score_frame, tflite_prob_fn, tuning_items  # noqa: E402
+from training.line_strips import Strips  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+KEEP_GRID = tuple(round(k, 2) for k in np.arange(0.1, 0.96, 0.05)) + (0.97, 0.98, 0.99)
+VETO_GRID = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+MAP_ALONE = (2.0, 0.0)  # a keep bar no probability reaches and no veto: the baseline the check must beat
+
+
+def f1_by_rule(items: list[EvalItem], detector: Path, checker: LineChecker, keeps: tuple[float, ...] = KEEP_GRID,
+               vetoes: tuple[float, ...] = VETO_GRID) -> dict[tuple[float, float], tuple[float, float, float]]:
+    """Detection (precision, recall, F1) on ``items`` for each (keep, veto) with
+    veto <= keep, and for ``MAP_ALONE``."""
+    prob_fn, spec = tflite_prob_fn(detector)
+    sure = spec.decode.min_score
+    cand = candidate_decode(spec.decode, checker.spec)
+    rules = {(k, v): replace(checker.spec, keep=k, veto=v) for k in keeps for v in vetoes if v <= k}
+    rules[MAP_ALONE] = replace(checker.spec, keep=MAP_ALONE[0], veto=MAP_ALONE[1])
+    counts = {r: [0, 0, 0] for r in rules}  # tp, fp, fn
+    for item in tqdm(items, desc="choose bar"):
+        prob, mi = prob_fn(item.image)
+        dets = decode(prob, cand, spec.output.stride, mi.scale_x, mi.scale_y)
+        p = checker.probs(item.image, [d.quad for d in dets])
+        for r, rule in rules.items():
+            preds = [d.quad for d, pi in zip(dets, p.tolist()) if kept(d.score, pi, sure, rule)]
+            found, fp = score_frame(preds, item.links)
+            c = counts[r]
+            c[0] += sum(found.values())
+            c[1] += fp
+            c[2] += len(found) - sum(found.values())
+    out = {}
+    for k, (tp, fp, fn) in counts.items():
+        pr, rc = tp / max(1, tp + fp), tp / max(1, tp + fn)
+        out[k] = (pr, rc, 2 * pr * rc / max(1e-9, pr + rc))
+    return out
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when inside it, so sidecars do not name a machine."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--saved-model", type=Path, required=True)
+    ap.add_argument("--strips", type=Path, required=True, help="representative strips (.npz)")
+    ap.add_argument("--tune", type=str, required=True, help="tuning split(s) to choose the bar on")
+    ap.add_argument("--tune-limit", type=int, default=300)
+    ap.add_argument("--detector", type=Path, default=None)
+    ap.add_argument("--candidate-min-score", type=float, default=CheckSpec.candidate_min_score)
+    ap.add_argument("--out", type=Path, required=True, help=".tflite to write (and its .json)")
+    ap.add_argument("--train-dir", type=Path, help="training run folder, for its settings")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    strips = Strips.load(args.strips)
+    rng = np.random.default_rng(0)
+    pick = rng.choice(len(strips.labels), size=min(300, len(strips.labels)), replace=False)
+
+    def representative():
+        for i in pick:
+            yield strips.strips[i][None, :, :, None].astype(np.float32)
+
+    data = convert_saved_model(args.saved_model, "int8", representative)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_bytes(data)
+    strip = StripSpec(height=strips.strips.shape[1], width=strips.strips.shape[2])
+    info = {"name": args.out.stem, "variant": "int8", "command": "python -m convert.line_check " + " ".join(sys.argv[1:] if argv is None else argv)}
+    if args.train_dir and (args.train_dir / "settings.json").is_file():
+        info["training"] = json.loads((args.train_dir / "settings.json").read_text())
+    spec = CheckSpec(strip=strip, candidate_min_score=args.candidate_min_score, keep=0.5, info=info)
+    spec.save(args.out.with_suffix(".json"))
+    detector = args.detector or default_model_path()
+    checker = LineChecker(args.out)
+    items = list(tuning_items(args.tune, args.tune_limit))
+    grid = f1_by_rule(items, detector, checker)
+    alone = grid.pop(MAP_ALONE)
+    (keep, veto), (p, r, f1) = max(grid.items(), key=lambda kv: kv[1][2])
+    print(f"map alone: tuning P {alone[0]:.3f} R {alone[1]:.3f} F1 {alone[2]:.3f}")
+    print(f"keep {keep}, veto {veto}: tuning P {p:.3f} R {r:.3f} F1 {f1:.3f} ({len(items)} frames)")
+    spec = replace(spec, keep=float(keep), veto=float(veto), info={**info, "size_bytes": len(data), "tuning": {
+        "frames": len(items), "detector": _shown(detector), "precision": round(p, 4), "recall": round(r, 4),
+        "f1": round(f1, 4), "map_alone": [round(x, 4) for x in alone],
+        "grid": {f"keep {k} veto {v}": [round(x, 4) for x in m] for (k, v), m in grid.items()}}})
+    spec.save(args.out.with_suffix(".json"))
+    print(f"{args.out}: {len(data) / 1024:.0f} KB, keep {keep}, veto {veto}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,225 @@
+"""The line check: strips cut from candidate quads, its sidecar, and the rule
+that keeps a candidate (a tiny classifier converted in-process, and the shipped one)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from edge_app.detector import Detector, DetectorSettings
+from edge_app.errors import ModelError
+from edge_app.line_check import CheckSpec, LineChecker, StripSpec, cut_strip, default_check_path, load_check_spec
+from edge_app.model_spec import default_model_path
+from edge_app.results import Detection
+
+SMALL = StripSpec(height=32, width=128)
+
+
+def _page_with_line(text: str, angle: float, invert: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """A gray page with ``text`` printed on one line, turned by ``angle`` degrees
+    about the page centre, and the line's quad (tl, tr, br, bl)."""
+    page = np.full((400, 600), 235, np.uint8)
+    (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 1.0, 2)
+    x0, y0 = 100, 200
+    cv2.putText(page, text, (x0, y0), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 20, 2, cv2.LINE_AA)
+    quad = np.array([[x0, y0 - h], [x0 + w, y0 - h], [x0 + w, y0 + base], [x0, y0 + base]], np.float32)
+    m = cv2.getRotationMatrix2D((300, 200), angle, 1.0)
+    page = cv2.warpAffine(page, m, (600, 400), borderValue=235)
+    quad = cv2.transform(quad[None], m)[0]
+    return (255 - page if invert else page), quad
+
+
+@pytest.mark.parametrize("angle", [0.0, 12.0, -20.0])
+def test_strip_is_the_line_upright_at_the_spec_size(angle):
+    page, quad = _page_with_line("example.org/a", angle)
+    flat_page, flat_quad = _page_with_line("example.org/a", 0.0)
+    strip = cut_strip(page, quad, SMALL)
+    flat = cut_strip(flat_page, flat_quad, SMALL)
+    assert strip.shape == (SMALL.height, SMALL.width) and strip.dtype == np.uint8
+    # Dark ink in the middle rows, light margins: the line is upright, not on its side.
+    ink = (strip < 128).mean(axis=1)
+    assert ink[SMALL.height // 2 - 4: SMALL.height // 2 + 4].mean() > 3 * max(ink[:3].mean(), 0.01)
+    # Turned pages give (nearly) the strip of the flat one.
+    diff = np.abs(strip.astype(int) - flat.astype(int))
+    assert np.mean(diff > 100) < 0.08
+
+
+def test_strip_puts_light_text_on_dark_the_right_way_round():
+    page, quad = _page_with_line("https://x.io", 0.0)
+    inv, _ = _page_with_line("https://x.io", 0.0, invert=True)
+    a, b = cut_strip(page, quad, SMALL), cut_strip(inv, quad, SMALL)
+    assert (b < 128).mean() < 0.5  # ink stays the minority, dark
+    assert np.mean(np.abs(a.astype(int) - b.astype(int)) > 100) < 0.05
+
+
+def test_long_lines_are_squeezed_and_short_ones_padded_white():
+    page, quad = _page_with_line("a", 0.0)
+    short = cut_strip(page, quad, SMALL)
+    assert (short[:, -20:] == 255).all()
+    long_page, long_quad = _page_with_line("www.example.org/a/long/path", 0.0)  # fits the page
+    assert (cut_strip(long_page, long_quad, SMALL)[:, -10:] < 128).any()  # ink reaches the end
+
+
+def test_sidecar_round_trip_and_bad_fields(tmp_path):
+    spec = CheckSpec(strip=SMALL, candidate_min_score=0.7, keep=0.4, info={"a": 1})
+    spec.save(tmp_path / "c.json")
+    assert load_check_spec(tmp_path / "c.tflite") == spec
+    (tmp_path / "d.json").write_text(json.dumps({"strip": {"height": 32, "depth": 3}}))
+    with pytest.raises(ModelError, match="unexpected fields"):
+        load_check_spec(tmp_path / "d.tflite")
+    with pytest.raises(ModelError, match="no sidecar"):
+        load_check_spec(tmp_path / "e.tflite")
+
+
+@pytest.fixture(scope="module")
+def tiny_check(tmp_path_factory) -> Path:
+    """An untrained classifier at SMALL's size, converted to int8 by the project's
+    converter; its output is some probability per strip, which is all the rule needs."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    pytest.importorskip("tensorflow")
+    import keras
+
+    from convert.tflite_export import convert_saved_model
+    from training.line_check_model import build_check_model
+
+    keras.utils.set_random_seed(0)
+    root = tmp_path_factory.mktemp("check")
+    build_check_model(SMALL, width=8).export(str(root / "sm"), verbose=False)
+    rng = np.random.default_rng(0)
+
+    def representative():
+        for _ in range(8):
+            yield rng.integers(0, 256, (1, SMALL.height, SMALL.width, 1)).astype(np.float32)
+
+    path = root / "tiny_check.tflite"
+    path.write_bytes(convert_saved_model(root / "sm", "int8", representative))
+    CheckSpec(strip=SMALL, candidate_min_score=0.7, keep=0.5).save(path.with_suffix(".json"))
+    return path
+
+
+def _dets(quad: np.ndarray, scores: list[float]) -> list[Detection]:
+    return [Detection(quad=quad + i, score=s) for i, s in enumerate(scores)]
+
+
+@pytest.mark.slow
+def test_keep_rule_sure_lines_always_doubtful_ones_by_the_bar(tiny_check, tmp_path):
+    page, quad = _page_with_line("www.example.org", 0.0)
+    checker = LineChecker(tiny_check, threads=1)
+    dets = _dets(quad, [0.95, 0.8, 0.78])
+    p = checker.probs(page, [d.quad for d in dets])
+    assert p.shape == (3,) and ((p >= 0) & (p <= 1)).all()
+    for keep, want in ((0.0, 3), (1.01, 1)):
+        checker.spec = replace(checker.spec, keep=keep)
+        kept = checker.keep(page, dets, sure=0.9)
+        assert len(kept) == want
+        assert kept[0] is dets[0]  # the sure line, whatever the classifier says (no veto)
+    # A veto: a sure line goes only below it; the doubtful ones still go by keep.
+    below, above = float(p.min()) - 1e-3, 1.01
+    checker.spec = replace(checker.spec, keep=above, veto=above)
+    assert checker.keep(page, dets, sure=0.9) == []
+    checker.spec = replace(checker.spec, keep=above, veto=below)
+    assert checker.keep(page, dets, sure=0.9) == dets[:1]
+    checker.spec = replace(checker.spec, keep=below, veto=above)
+    assert checker.keep(page, dets, sure=0.9) == dets[1:]
+    assert checker.keep(page, [], sure=0.9) == []
+
+
+@pytest.mark.skipif(not default_check_path().is_file(), reason="no shipped line check")
+def test_batched_probabilities_are_the_single_ones():
+    page, quad = _page_with_line("https://www.example.org/a", 0.0)
+    checker = LineChecker(threads=1)  # the shipped one: an untrained one says 0.5 to everything
+    quads = [quad + np.float32([4 * i, 2 * (i % 5) - 4]) for i in range(21)]  # a full batch, then a padded one
+    together = checker.probs(page, quads)
+    alone = np.array([checker.probs(page, [q])[0] for q in quads])
+    np.testing.assert_array_equal(together, alone)
+    assert len(np.unique(alone)) > 1  # the strips differ, so the order is checked too
+
+
+@pytest.mark.slow
+def test_detector_uses_a_check_next_to_it_and_decodes_lower(tiny_check, tmp_path):
+    det_src = default_model_path()
+    for ext in (".tflite", ".json"):
+        (tmp_path / f"links_detector{ext}").write_bytes(det_src.with_suffix(ext).read_bytes())
+    alone = Detector(DetectorSettings(model_path=tmp_path / "links_detector.tflite"))
+    assert alone.checker is None
+    for ext in (".tflite", ".json"):
+        (tmp_path / f"line_check{ext}").write_bytes(tiny_check.with_suffix(ext).read_bytes())
+    both = Detector(DetectorSettings(model_path=tmp_path / "links_detector.tflite"))
+    assert both.checker is not None
+    assert both._decode.min_score == 0.7 < both.spec.decode.min_score
+    off = Detector(DetectorSettings(model_path=tmp_path / "links_detector.tflite", use_check=False))
+    assert off.checker is None
+    frame = cv2.imread(str(Path(__file__).resolve().parent.parent / "edge_app" / "samples" / "page1.jpg"))
+    out = both.detect(frame)
+    assert "check" in out.timings_ms
+    # Every line the map alone is sure of is still there.
+    sure = alone.detect(frame).detections
+    assert all(any(np.allclose(s.quad, d.quad) for d in out.detections) for s in sure)
+
+
+def test_corrupt_check_model_is_a_model_error(tmp_path):
+    bad = tmp_path / "line_check.tflite"
+    bad.write_bytes(b"not a model")
+    CheckSpec().save(bad.with_suffix(".json"))
+    with pytest.raises(ModelError, match="not a valid TFLite"):
+        Detector(DetectorSettings(check_path=bad))
+    with pytest.raises(ModelError, match="not found"):
+        LineChecker(tmp_path / "missing.tflite")
+
+
+@pytest.mark.skipif(not default_check_path().is_file(), reason="no shipped line check")
+def test_shipped_check_tells_link_lines_from_text_lines():
+    checker = LineChecker()
+    links = ["https://www.example.org/docs", "www.debian.org/doc/", "http://bit.ly/3xYz9"]
+    text = ["The quick brown fox jumps", "over the lazy dog, and then", "Chapter 4. Compatibility"]
+    p_link = [checker.probs(*_one(t))[0] for t in links]
+    p_text = [checker.probs(*_one(t))[0] for t in text]
+    assert min(p_link) > max(p_text), (p_link, p_text)
+
+
+def _one(text: str) -> tuple[np.ndarray, list[np.ndarray]]:
+    page, quad = _page_with_line(text, 0.0)
+    return page, [quad]
+
+
+def test_candidates_are_labelled_link_text_or_left_out():
+    from training.evaluate import EvalItem, GtLink
+    from training.line_strips import label_candidates
+
+    line = np.array([[100, 100], [400, 100], [400, 120], [100, 120]], np.float32)
+    cut = np.array([[500, 300], [700, 300], [700, 320], [500, 320]], np.float32)
+    item = EvalItem("x", np.zeros((400, 800), np.uint8),
+                    [GtLink("https://a.org/long", [line], False), GtLink("b.org", [cut], True)])
+    same = line + 2
+    far = line + np.float32([0, 200])
+    piece = np.array([[100, 100], [180, 100], [180, 120], [100, 120]], np.float32)  # a quarter of it
+    on_cut = cut + 1  # a link cut by the frame edge is still link text
+    cut_piece = np.array([[500, 300], [540, 300], [540, 320], [500, 320]], np.float32)
+    assert label_candidates([same, far, piece, on_cut, cut_piece], item) == [1, 0, None, 1, None]
+
+
+@pytest.mark.slow
+def test_bar_choice_sees_more_lines_kept_at_a_lower_bar(tiny_check):
+    from convert.line_check import MAP_ALONE, f1_by_rule
+    from training.evaluate import EvalItem, GtLink
+    from training.synth import SynthConfig, Synthesizer
+
+    synth = Synthesizer(SynthConfig())
+    items = []
+    for seed in range(4):
+        s = synth.make_sample(seed)
+        items.append(EvalItem(f"s{seed}", s.image, [GtLink(ln.url, ln.quads, ln.partial) for ln in s.links]))
+    checker = LineChecker(tiny_check, threads=1)
+    grid = f1_by_rule(items, default_model_path(), checker, keeps=(0.0, 1.01), vetoes=(0.0, 1.01))
+    assert set(grid) == {(0.0, 0.0), (1.01, 0.0), (1.01, 1.01), MAP_ALONE}  # a veto never above keep
+    (p_all, r_all, _), (p_sure, r_sure, _) = grid[(0.0, 0.0)], grid[(1.01, 0.0)]
+    assert grid[(1.01, 1.01)][1] == 0  # nothing passes a bar over 1 when every line is checked
+    assert grid[MAP_ALONE] == grid[(1.01, 0.0)]  # both: the sure lines only
+    assert r_all >= r_sure  # every candidate kept vs the sure ones only
+    assert 0 <= p_all <= 1 and 0 <= p_sure <= 1 and r_sure > 0
