@@ -38,6 +38,9 @@ class DetectorSettings:
     # detector model when there is one. use_check=False: the map alone.
     check_path: Path | None = None
     use_check: bool = True
+    # In video, frames in a row a line that barely moved keeps its check
+    # (LineChecker.probs_in_video); 0: every frame checks every line.
+    check_reuse_frames: int = 10
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,7 @@ class Detector:
         self.checker: LineChecker | None = None
         check = self.settings.check_path or path.with_name(DEFAULT_CHECK_STEM + ".tflite")
         if self.settings.use_check and (self.settings.check_path or check.is_file()):
-            self.checker = LineChecker(check, self.settings.threads)
+            self.checker = LineChecker(check, self.settings.threads, self.settings.check_reuse_frames)
         self._decode = self.spec.decode if self.checker is None else candidate_decode(self.spec.decode,
                                                                                       self.checker.spec)
         self._shape: tuple[int, int] | None = None
@@ -139,8 +142,10 @@ class Detector:
         text = y[..., names.index("text")] if "text" in names and y.shape[-1] > names.index("text") else None
         return link, text, mi
 
-    def detect(self, frame: np.ndarray, long_side: int | None = None) -> DetectorOutput:
-        """Link lines of ``frame``; ``long_side`` overrides the input size for this call."""
+    def detect(self, frame: np.ndarray, long_side: int | None = None, video: bool = False) -> DetectorOutput:
+        """Link lines of ``frame``; ``long_side`` overrides the input size for this call;
+        ``video``: ``frame`` follows the previous ``video`` call's (the line check may
+        reuse what it found there; ``forget`` at a new source)."""
         t0 = time.perf_counter()
         mi = preprocess(frame, self.spec.input, long_side or self.settings.long_side)
         t1 = time.perf_counter()
@@ -150,6 +155,11 @@ class Detector:
         t3 = time.perf_counter()
         timings = {"preprocess": (t1 - t0) * 1e3, "detect": (t2 - t1) * 1e3, "decode": (t3 - t2) * 1e3}
         if self.checker is not None:
-            dets = self.checker.keep(frame, dets, self.spec.decode.min_score)
+            dets = self.checker.keep(frame, dets, self.spec.decode.min_score, video=video)
             timings["check"] = (time.perf_counter() - t3) * 1e3
         return DetectorOutput(dets, timings)
+
+    def forget(self) -> None:
+        """A new source: nothing of the previous video frames is reused."""
+        if self.checker is not None:
+            self.checker.forget()

@@ -148,6 +148,35 @@ def cut_strips(frame: np.ndarray, quads: list[np.ndarray], spec: StripSpec) -> n
     return np.stack([cut_strip(gray, q, spec) for q in quads])
 
 
+# In video, a candidate whose box overlaps one of the previous frame's this
+# much (IoU) keeps the probability computed there (see LineChecker.probs_in_video).
+REUSE_IOU = 0.8
+
+
+@dataclass(frozen=True)
+class _Recent:
+    """The previous video frame's candidates: boxes (N, 4: x0 y0 x1 y1), probabilities, and
+    how many frames ago each probability was computed."""
+
+    boxes: np.ndarray
+    probs: np.ndarray
+    ages: np.ndarray
+
+
+def _boxes(quads: list[np.ndarray]) -> np.ndarray:
+    q = np.asarray(quads, np.float32).reshape(-1, 4, 2)
+    return np.concatenate([q.min(axis=1), q.max(axis=1)], axis=1)
+
+
+def _box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(N, M) IoU of boxes ``a`` (N, 4) and ``b`` (M, 4)."""
+    lo = np.maximum(a[:, None, :2], b[None, :, :2])
+    hi = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(hi - lo, 0, None), axis=2)
+    area = lambda x: np.prod(np.clip(x[:, 2:] - x[:, :2], 0, None), axis=1)  # noqa: E731
+    return inter / np.maximum(area(a)[:, None] + area(b)[None, :] - inter, 1e-6)
+
+
 # Batch sizes the interpreter is sized for: one invoke over 16 strips costs
 # about half of 16 single ones here, and a fixed set of sizes avoids
 # re-allocating for every count (a short batch is padded with white strips).
@@ -157,7 +186,9 @@ BATCH_SIZES = (1, 4, 16)
 class LineChecker:
     """Candidate quads of a frame -> the classifier's link probability for each."""
 
-    def __init__(self, model_path: Path | None = None, threads: int = 2) -> None:
+    def __init__(self, model_path: Path | None = None, threads: int = 2, reuse_frames: int = 0) -> None:
+        """``reuse_frames``: in video (``probs_in_video``), how many frames in a row a
+        candidate that barely moved keeps its probability (0: every frame computes its own)."""
         path = Path(model_path) if model_path else default_check_path()
         if not path.is_file():
             raise ModelError(f"line-check model not found: {path}")
@@ -171,6 +202,8 @@ class LineChecker:
             raise ModelError(f"line-check model {path} takes input {list(inp['shape'])}, "
                              f"its sidecar's strip is {want}")
         self._by_batch: dict[int, object] = {1: interp}
+        self.reuse_frames = reuse_frames
+        self._recent: _Recent | None = None
 
     def _interpreter(self, batch: int):  # noqa: ANN202 - a LiteRT Interpreter sized for ``batch``
         if batch not in self._by_batch:
@@ -202,10 +235,37 @@ class LineChecker:
             out[start:start + len(chunk)] = y
         return out
 
-    def keep(self, frame: np.ndarray, dets: list[Detection], sure: float) -> list[Detection]:
+    def probs_in_video(self, frame: np.ndarray, quads: list[np.ndarray]) -> np.ndarray:
+        """``probs`` for a frame of a video: a candidate whose box barely moved
+        since the previous frame (``REUSE_IOU``) keeps the probability computed
+        there, up to ``reuse_frames`` frames in a row; the classifier looks at
+        new and moved lines only."""
+        n = len(quads)
+        boxes = _boxes(quads) if n else np.zeros((0, 4), np.float32)
+        probs, ages = np.zeros(n, np.float32), np.zeros(n, np.int32)
+        fresh = np.ones(n, bool)
+        r = self._recent
+        if r is not None and n and len(r.probs) and self.reuse_frames > 0:
+            iou = _box_iou(boxes, r.boxes)
+            j = iou.argmax(axis=1)
+            same = (iou[np.arange(n), j] >= REUSE_IOU) & (r.ages[j] < self.reuse_frames)
+            probs[same], ages[same] = r.probs[j[same]], r.ages[j[same]] + 1
+            fresh = ~same
+        if fresh.any():
+            probs[fresh] = self.probs(frame, [quads[i] for i in np.flatnonzero(fresh)])
+        self._recent = _Recent(boxes, probs, ages)
+        return probs
+
+    def forget(self) -> None:
+        """A new video: nothing of the previous frames is reused."""
+        self._recent = None
+
+    def keep(self, frame: np.ndarray, dets: list[Detection], sure: float, video: bool = False) -> list[Detection]:
         """``dets`` decoded with the candidate bar -> the link lines among them
-        (``kept``; ``sure``: the detector's own min_score)."""
+        (``kept``; ``sure``: the detector's own min_score; ``video``: ``frame``
+        follows the one of the previous call with ``video``)."""
         asked = [i for i, d in enumerate(dets) if needs_check(d.score, sure, self.spec)]
-        probs: dict[int, float] = dict(zip(asked, self.probs(frame, [dets[i].quad for i in asked]).tolist())) \
+        probs_of = self.probs_in_video if video else self.probs
+        probs: dict[int, float] = dict(zip(asked, probs_of(frame, [dets[i].quad for i in asked]).tolist())) \
             if asked else {}
         return [d for i, d in enumerate(dets) if kept(d.score, probs.get(i), sure, self.spec)]

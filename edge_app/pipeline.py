@@ -130,12 +130,13 @@ class Pipeline:
     def reset(self) -> None:
         """A new source: forget every track."""
         self.tracker.reset()
+        self.detector.forget()
 
     def process(self, frame: np.ndarray) -> FrameResult:
         if not self.settings.track:
             return self.process_photo(frame)
         t0 = time.perf_counter()
-        out = self.detector.detect(frame)
+        out = self.detector.detect(frame, video=True)
         t1 = time.perf_counter()
         self.tracker.update(out.detections)
         due = self.tracker.due(frame)

@@ -141,6 +141,26 @@ def test_batched_probabilities_are_the_single_ones():
     assert len(np.unique(alone)) > 1  # the strips differ, so the order is checked too
 
 
+@pytest.mark.skipif(not default_check_path().is_file(), reason="no shipped line check")
+def test_video_reuses_a_still_lines_check_for_a_few_frames_only():
+    page, quad = _page_with_line("https://www.example.org/docs", 0.0)
+    blank = np.full_like(page, 235)  # the same place, nothing printed: a different answer
+    checker = LineChecker(threads=1, reuse_frames=2)
+    on_page, on_blank = checker.probs(page, [quad])[0], checker.probs(blank, [quad])[0]
+    assert on_page > on_blank + 0.5
+    assert checker.probs_in_video(page, [quad])[0] == on_page
+    # Barely moved: the page's answer twice (reuse_frames), then looked at again.
+    got = [checker.probs_in_video(blank, [quad + np.float32([1, 0])])[0] for _ in range(3)]
+    assert got == [on_page, on_page, on_blank]
+    checker.probs_in_video(page, [quad])
+    assert checker.probs_in_video(blank, [quad + np.float32([0, 12])])[0] == on_blank  # moved: new look
+    checker.probs_in_video(page, [quad])
+    checker.forget()
+    assert checker.probs_in_video(blank, [quad])[0] == on_blank
+    assert checker.probs_in_video(blank, []).shape == (0,)
+    assert LineChecker(threads=1).probs_in_video(blank, [quad])[0] == on_blank  # reuse_frames 0: never
+
+
 @pytest.mark.slow
 def test_detector_uses_a_check_next_to_it_and_decodes_lower(tiny_check, tmp_path):
     det_src = default_model_path()

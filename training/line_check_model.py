@@ -45,6 +45,9 @@ class CheckTrainConfig:
     weight_decay: float = 1e-4
     width: int = 32  # channels of the first blocks; 2x from stride 8 on
     seed: int = 0
+    # Share of training strips blurred as a moving camera blurs them (on top of
+    # the frames' own camera, which blurs 15% of them); 0 for the shipped check.
+    blur: float = 0.0
 
 
 def _cbr(x, filters: int, k, s=1, name: str = ""):
@@ -80,10 +83,31 @@ def build_check_model(strip: StripSpec = StripSpec(), width: int = 32) -> keras.
     return keras.Model(inp, out, name="line_check")
 
 
-def augment(x: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
-    """(B, H, W, 1) float raw pixels: contrast, brightness, blur-free noise, and a
+MAX_BLUR = 9  # pixels of the 32-px strip a moving camera smears a line over, at most
+
+
+def motion_blur(x: tf.Tensor, seed: tf.Tensor, share: float) -> tf.Tensor:
+    """(B, H, W, 1): ``share`` of the strips smeared along the line and across it
+    by box kernels of random lengths (one pair of lengths per batch)."""
+    lengths = tf.random.stateless_uniform([2], seed, 1, MAX_BLUR + 1, dtype=tf.int32)
+    taps = tf.range(MAX_BLUR)
+    along = tf.cast(taps < lengths[0], tf.float32)
+    across = tf.cast(taps < (lengths[1] + 1) // 2, tf.float32)
+    k_along = tf.reshape(along / tf.reduce_sum(along), [1, MAX_BLUR, 1, 1])
+    k_across = tf.reshape(across / tf.reduce_sum(across), [MAX_BLUR, 1, 1, 1])
+    # On ink (255 - x), so that the zero padding at the strip's border is paper.
+    y = tf.nn.depthwise_conv2d(255.0 - x, k_along, [1, 1, 1, 1], "SAME")
+    y = 255.0 - tf.nn.depthwise_conv2d(y, k_across, [1, 1, 1, 1], "SAME")
+    pick = tf.random.stateless_uniform([tf.shape(x)[0], 1, 1, 1], seed + 1) < share
+    return tf.where(pick, y, x)
+
+
+def augment(x: tf.Tensor, seed: tf.Tensor, blur: float = 0.0) -> tf.Tensor:
+    """(B, H, W, 1) float raw pixels: contrast, brightness, noise, and a
     shift along the line (white comes in), as a camera and a detector's
-    uncertain ends would vary them."""
+    uncertain ends would vary them; ``blur``: see ``motion_blur``."""
+    if blur > 0:
+        x = motion_blur(x, seed + 5, blur)
     b = tf.shape(x)[0]
     s = tf.random.stateless_uniform([b, 1, 1, 1], seed, 0.6, 1.2)
     o = tf.random.stateless_uniform([b, 1, 1, 1], seed + 1, -30.0, 30.0)
@@ -94,7 +118,7 @@ def augment(x: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
     return tf.clip_by_value(x, 0.0, 255.0)
 
 
-def make_dataset(s: Strips, batch: int, seed: int, train: bool) -> tf.data.Dataset:
+def make_dataset(s: Strips, batch: int, seed: int, train: bool, blur: float = 0.0) -> tf.data.Dataset:
     x = s.strips[..., None]
     y = s.labels.astype(np.float32)[:, None]
     ds = tf.data.Dataset.from_tensor_slices((x, y))
@@ -103,7 +127,7 @@ def make_dataset(s: Strips, batch: int, seed: int, train: bool) -> tf.data.Datas
     ds = ds.batch(batch).map(lambda a, b: (tf.cast(a, tf.float32), b), num_parallel_calls=tf.data.AUTOTUNE)
     if train:
         counter = tf.data.Dataset.counter().map(lambda i: tf.stack([i, tf.constant(seed, tf.int64)]))
-        ds = tf.data.Dataset.zip((ds, counter)).map(lambda xy, sd: (augment(xy[0], tf.cast(sd, tf.int32)), xy[1]),
+        ds = tf.data.Dataset.zip((ds, counter)).map(lambda xy, sd: (augment(xy[0], tf.cast(sd, tf.int32), blur), xy[1]),
                                                     num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(2)
 
@@ -128,7 +152,7 @@ def train(cfg: CheckTrainConfig, verbose: int = 2) -> keras.Model:
         model = keras.models.load_model(ckpts[-1])
         print(f"resuming from {ckpts[-1]} (epoch {initial_epoch})", flush=True)
     if initial_epoch < cfg.epochs:
-        model.fit(make_dataset(tr, cfg.batch, cfg.seed, True), epochs=cfg.epochs, initial_epoch=initial_epoch,
+        model.fit(make_dataset(tr, cfg.batch, cfg.seed, True, cfg.blur), epochs=cfg.epochs, initial_epoch=initial_epoch,
                   validation_data=make_dataset(va, 256, cfg.seed, False), verbose=verbose,
                   callbacks=[keras.callbacks.ModelCheckpoint(str(ckpt_dir / "epoch-{epoch:03d}.keras")),
                              keras.callbacks.TensorBoard(str(out / "tensorboard"), update_freq="epoch")])
