@@ -3,10 +3,9 @@
 The detector's map is computed from a downscaled frame (long side 960), where
 small print is a few pixels tall; it often marks a link line "maybe" (0.6-0.9)
 and decoding must choose between dropping it and letting ordinary text in.
-This stage looks again at every candidate the detector is unsure of, cut out
-upright from the full-resolution frame at a fixed height, and says link or
-not from the whole line (scheme, dots, slashes). The detector then decodes
-with a lower bar (``CheckSpec.candidate_min_score``) and keeps a doubtful
+This stage looks again at every candidate line, cut out upright from the
+full-resolution frame at a fixed height, and says link or not from the
+whole line (scheme, dots, slashes). The detector then decodes with a lower bar (``CheckSpec.candidate_min_score``) and keeps a doubtful
 candidate if the classifier is sure of it (``CheckSpec.keep``), and one the
 map alone is sure of (``DecodeSpec.min_score``) unless the classifier clearly
 says no (``CheckSpec.veto``): ``kept``.

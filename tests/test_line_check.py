@@ -243,3 +243,18 @@ def test_bar_choice_sees_more_lines_kept_at_a_lower_bar(tiny_check):
     assert grid[MAP_ALONE] == grid[(1.01, 0.0)]  # both: the sure lines only
     assert r_all >= r_sure  # every candidate kept vs the sure ones only
     assert 0 <= p_all <= 1 and 0 <= p_sure <= 1 and r_sure > 0
+
+
+def test_training_blur_smears_ink_and_keeps_paper_white():
+    pytest.importorskip("tensorflow")
+    import tensorflow as tf
+
+    from training.line_check_model import motion_blur
+
+    x = np.full((2, 32, 384, 1), 255, np.float32)
+    x[:, 12:20, 100:300] = 0
+    y = motion_blur(tf.constant(x), tf.constant([3, 4]), 1.0).numpy()
+    assert (y[:, :4] == 255).all() and (y[:, :, :90] == 255).all()  # the border is paper, not padding
+    assert np.isclose(y.sum(), x.sum(), rtol=1e-3)  # ink is moved, not made or lost
+    assert (y != x).any() and (y[:, 16, 150] == 0).all()  # edges smeared, the middle still ink
+    assert (motion_blur(tf.constant(x), tf.constant([3, 4]), 0.0).numpy() == x).all()
