@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduce the shipped line check (models/line_check.tflite) for the detector in models/.
-# About 25 minutes on a 2-core CPU (2026-12-04: frames and strips 14, training 10, conversion and
-# TF.js 1). Its frames are synthetic ones of a seed the detector never saw and Debian PDF pages of
+# About 40 minutes on a 2-core CPU (2026-12-04: frames and strips 25, training 11, conversion and
+# TF.js 2). Its frames are synthetic ones of a seed the detector never saw and Debian PDF pages of
 # packages disjoint from the real-documents set. The detector must be in models/ first
 # (scripts/train_model.sh runs this at its end).
 set -euo pipefail
@@ -10,12 +10,14 @@ CAMERA=(--tilt-p 0.5 --sharpen-p 0.5)
 [ -d data/synth_cam/tune ] || python3 -m training.shards --out data/synth_cam/tune --count 300 --seed 2 "${CAMERA[@]}"
 [ -d data/synth_cam/check ] || python3 -m training.shards --out data/synth_cam/check --count 4000 --seed 3 "${CAMERA[@]}"
 [ -d data/pdftrain_ign ] || python3 -m training.pdfpages --out data/pdftrain_ign --count 1500 --ignore-lookalikes --workers 1
+[ -d data/pdftrain_ign2 ] || python3 -m training.pdfpages --out data/pdftrain_ign2 --count 3000 --seed 4 --ignore-lookalikes --workers 2
 [ -d data/pdftune ] || python3 -m training.pdfpages --split tune --out data/pdftune --count 300 --seed 11 --ignore-lookalikes --workers 1
 python3 -m training.line_strips --data data/synth_cam/check --out data/strips/train.npz
 python3 -m training.line_strips --data data/pdftrain_ign --out data/strips/pdf.npz
+python3 -m training.line_strips --data data/pdftrain_ign2 --out data/strips/pdf2.npz
 python3 -m training.line_strips --data data/synth_cam/tune --out data/strips/tune.npz
 python3 -m training.line_strips --data data/pdftune --out data/strips/pdftune.npz
-python3 -m training.line_check_model --train data/strips/train.npz,data/strips/pdf.npz --val data/strips/tune.npz,data/strips/pdftune.npz \
+python3 -m training.line_check_model --train data/strips/train.npz,data/strips/pdf.npz,data/strips/pdf2.npz --val data/strips/tune.npz,data/strips/pdftune.npz \
   --out runs/check --epochs 8
 python3 -m convert.line_check --saved-model runs/check/saved_model --strips data/strips/tune.npz \
   --tune data/synth_cam/tune,data/pdftune --out models/line_check.tflite --train-dir runs/check

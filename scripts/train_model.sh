@@ -9,7 +9,7 @@
 # training logs watch keeps the plain camera; conversion tunes and measures on
 # splits made by the training camera.
 # SKIP_CONVERT=1 stops after training (convert by hand, e.g. with --notes). Last, the line check
-# (scripts/train_line_check.sh, about 35 minutes more) is made for the new detector.
+# (scripts/train_line_check.sh, about 40 minutes more) is made for the new detector.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EPOCHS=${EPOCHS:-40}
