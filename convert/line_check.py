@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.train_dir and (args.train_dir / "settings.json").is_file():
         info["training"] = json.loads((args.train_dir / "settings.json").read_text())
     spec = CheckSpec(strip=strip, candidate_min_score=args.candidate_min_score, keep=0.5, info=info)
-    spec.save(args.out.with_suffix(".json"))
+    spec.save(args.out.with_suffix(".json"))  # a provisional sidecar: LineChecker loads the model through it
     detector = args.detector or default_model_path()
     checker = LineChecker(args.out)
     items = list(tuning_items(args.tune, args.tune_limit))

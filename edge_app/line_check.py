@@ -200,17 +200,20 @@ class LineChecker:
         if list(inp["shape"]) != want:
             raise ModelError(f"line-check model {path} takes input {list(inp['shape'])}, "
                              f"its sidecar's strip is {want}")
-        self._by_batch: dict[int, object] = {1: interp}
+        # batch size -> (interpreter, input details, output details): the details
+        # are looked up once, not on every frame.
+        self._by_batch: dict[int, tuple[Any, dict, dict]] = {1: (interp, inp, interp.get_output_details()[0])}
         self.reuse_frames = reuse_frames
         self._recent: _Recent | None = None
 
-    def _interpreter(self, batch: int):  # noqa: ANN202 - a LiteRT Interpreter sized for ``batch``
+    def _interpreter(self, batch: int) -> tuple[Any, dict, dict]:
+        """A LiteRT interpreter sized for ``batch`` strips, with its input and output details."""
         if batch not in self._by_batch:
             interp = open_interpreter(self.model_path, self._threads)
             index = interp.get_input_details()[0]["index"]
             interp.resize_tensor_input(index, [batch, self.spec.strip.height, self.spec.strip.width, 1])
             interp.allocate_tensors()
-            self._by_batch[batch] = interp
+            self._by_batch[batch] = (interp, interp.get_input_details()[0], interp.get_output_details()[0])
         return self._by_batch[batch]
 
     def probs(self, frame: np.ndarray, quads: list[np.ndarray]) -> np.ndarray:
@@ -221,8 +224,7 @@ class LineChecker:
         for start in range(0, len(strips), top):
             chunk = strips[start:start + top]
             batch = next(b for b in BATCH_SIZES if b >= len(chunk))
-            interp = self._interpreter(batch)
-            inp, res = interp.get_input_details()[0], interp.get_output_details()[0]
+            interp, inp, res = self._interpreter(batch)
             x = np.full((batch, *chunk.shape[1:], 1), 255, np.dtype(inp["dtype"]))
             x[:len(chunk), :, :, 0] = chunk
             interp.set_tensor(inp["index"], x)

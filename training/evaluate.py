@@ -199,10 +199,10 @@ def evaluate(items: Iterator[EvalItem], prob_fn: ProbFn, spec: ModelSpec, n_wors
     line check's choice among the detections (``spec`` then decodes with its
     candidate bar; see ``check_fn``)."""
     res = EvalResult()
+    # Each input size's candidates are checked before merging, as the runtime's detector does.
+    chosen = check or (lambda _image, d: d)
     for item in tqdm(items, desc="evaluate", disable=not progress, total=total):
         prob, mi = prob_fn(item.image)
-        # Each input size's candidates are checked before merging, as the runtime's detector does.
-        chosen = check or (lambda _image, d: d)
         dets = chosen(item.image, decode(prob, spec.decode, spec.output.stride, mi.scale_x, mi.scale_y))
         for fn in more:
             prob, mi = fn(item.image)

@@ -27,7 +27,6 @@ from tqdm import tqdm
 from edge_app.decode import decode
 from edge_app.line_check import CheckSpec, StripSpec, cut_strips
 from edge_app.model_spec import default_model_path
-from edge_app.preprocess import to_gray
 from edge_app.results import quad_covered
 from training.evaluate import EvalItem, ProbFn, match, realdocs_items, synth_items, tflite_prob_fn
 
@@ -85,7 +84,7 @@ def collect(items: list[EvalItem] | object, prob_fn: ProbFn, decode_spec, stride
         keep = [(d, lab) for d, lab in zip(dets, label_candidates(quads, item)) if lab is not None]
         if not keep:
             continue
-        strips.append(cut_strips(to_gray(item.image), [d.quad for d, _ in keep], strip))
+        strips.append(cut_strips(item.image, [d.quad for d, _ in keep], strip))
         labels += [lab for _, lab in keep]
         scores += [d.score for d, _ in keep]
         frames += [fi] * len(keep)
