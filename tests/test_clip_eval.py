@@ -23,3 +23,17 @@ def test_clips_are_reproducible_and_measured(tmp_path: Path) -> None:
     # Lines are read (the tracker reads a new line once it was seen twice), and each
     # known link counted as exact is one the clip's truth holds.
     assert clip.line_reads > 0 and clip.exact <= res.links and not set(clip.other) & set(clip.urls)
+
+
+def test_larger_clips_show_the_same_view_with_more_pixels(tmp_path: Path) -> None:
+    import cv2
+
+    small = make_clips(tmp_path / "s", count=1, seed=5000, frames=2)
+    big = make_clips(tmp_path / "b", count=1, seed=5000, frames=2, size=(1280, 960))
+    assert big[0]["size"] == [1280, 960] and small[0]["size"] == [640, 480]
+    cap = cv2.VideoCapture(str(tmp_path / "b" / big[0]["file"]))
+    ok, frame = cap.read()
+    cap.release()
+    assert ok and frame.shape[:2] == (960, 1280)
+    # The same page and pan at twice the pixels: the same links stay in view.
+    assert big[0]["urls"] == small[0]["urls"]

@@ -236,12 +236,15 @@ def test_bar_choice_sees_more_lines_kept_at_a_lower_bar(tiny_check):
         s = synth.make_sample(seed)
         items.append(EvalItem(f"s{seed}", s.image, [GtLink(ln.url, ln.quads, ln.partial) for ln in s.links]))
     checker = LineChecker(tiny_check, threads=1)
-    grid = f1_by_rule(items, default_model_path(), checker, keeps=(0.0, 1.01), vetoes=(0.0, 1.01))
-    assert set(grid) == {(0.0, 0.0), (1.01, 0.0), (1.01, 1.01), MAP_ALONE}  # a veto never above keep
-    (p_all, r_all, _), (p_sure, r_sure, _) = grid[(0.0, 0.0)], grid[(1.01, 0.0)]
-    assert grid[(1.01, 1.01)][1] == 0  # nothing passes a bar over 1 when every line is checked
-    assert grid[MAP_ALONE] == grid[(1.01, 0.0)]  # both: the sure lines only
+    grid = f1_by_rule(items, default_model_path(), checker, keeps=(0.0, 1.01), vetoes=(0.0, 1.01),
+                      cands=(0.75, 0.85))
+    # a veto never above keep
+    assert set(grid) == {(c, k, v) for c in (0.75, 0.85) for k, v in [(0.0, 0.0), (1.01, 0.0), (1.01, 1.01)]} | {MAP_ALONE}
+    (p_all, r_all, _), (p_sure, r_sure, _) = grid[(0.75, 0.0, 0.0)], grid[(0.75, 1.01, 0.0)]
+    assert grid[(0.75, 1.01, 1.01)][1] == 0  # nothing passes a bar over 1 when every line is checked
+    assert grid[MAP_ALONE] == grid[(0.75, 1.01, 0.0)] == grid[(0.85, 1.01, 0.0)]  # all three: the sure lines only
     assert r_all >= r_sure  # every candidate kept vs the sure ones only
+    assert r_all >= grid[(0.85, 0.0, 0.0)][1]  # a lower candidate bar lets more lines in
     assert 0 <= p_all <= 1 and 0 <= p_sure <= 1 and r_sure > 0
 
 

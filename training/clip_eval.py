@@ -65,26 +65,26 @@ class SetResult:
 
 
 def make_clips(out: Path, count: int, seed: int, motion_blur: bool = False, frames: int = 40,
-               fps: int = 15) -> list[dict]:
+               fps: int = 15, size: tuple[int, int] = (640, 480)) -> list[dict]:
     from training.samples import PHOTO_CONFIG, make_clip
     from training.synth import Synthesizer
 
     camera = PHOTO_CONFIG.camera
     if motion_blur:
         camera = replace(camera, motion_blur_p=1.0)
-    synth = Synthesizer(replace(PHOTO_CONFIG, out_size=(640, 480), camera=camera))
+    synth = Synthesizer(replace(PHOTO_CONFIG, out_size=size, camera=camera))
     out.mkdir(parents=True, exist_ok=True)
     clips: list[dict] = []
     s = seed
     with tqdm(total=count, desc=f"clips -> {out}") as bar:
         while len(clips) < count:
             name = f"clip{len(clips):02d}.mp4"
-            urls = make_clip(synth, s, frames=frames, fps=fps, path=out / name)
+            urls = make_clip(synth, s, frames=frames, fps=fps, path=out / name, size=size)
             s += 1
             if not urls:  # a pan that keeps no link whole in view measures nothing
                 continue
             clips.append({"file": name, "seed": s - 1, "frames": frames, "fps": fps, "urls": urls,
-                          "motion_blur": motion_blur})
+                          "motion_blur": motion_blur, "size": list(size)})
             bar.update()
     (out / TRUTH).write_text(json.dumps(clips, indent=1) + "\n")
     return clips
@@ -138,14 +138,22 @@ def main(argv: list[str] | None = None) -> None:
     mk.add_argument("--count", type=int, default=10)
     mk.add_argument("--seed", type=int, default=5000)
     mk.add_argument("--motion-blur", action="store_true")
+    mk.add_argument("--size", default="640x480", help="frame WxH (the page scales with the width)")
     rn = sub.add_parser("run", help="the live pipeline over clip folders")
     rn.add_argument("folders", type=Path, nargs="+")
     rn.add_argument("--model", type=Path, default=None, help="a .tflite with its sidecar (default: the shipped one)")
     rn.add_argument("--json", action="store_true", help="one JSON object per folder")
     rn.add_argument("--no-check", action="store_true", help="without the line check (the detector's map alone)")
+    rn.add_argument("--long-side", type=int, default=None, help="the detector's input long side (default: the sidecar's)")
     args = ap.parse_args(argv)
     if args.cmd == "make":
-        clips = make_clips(args.out, args.count, args.seed, args.motion_blur)
+        try:
+            size = tuple(int(v) for v in args.size.lower().split("x"))
+            if len(size) != 2 or min(size) < 32:
+                raise ValueError
+        except ValueError:
+            raise SystemExit(f"error: --size wants WxH, e.g. 1280x720, not {args.size!r}")
+        clips = make_clips(args.out, args.count, args.seed, args.motion_blur, size=size)
         print(f"{len(clips)} clips, {sum(len(c['urls']) for c in clips)} links in view throughout -> {args.out}")
         return
 
@@ -158,6 +166,8 @@ def main(argv: list[str] | None = None) -> None:
             settings = replace(settings, detector=replace(settings.detector, model_path=args.model))
         if args.no_check:
             settings = replace(settings, detector=replace(settings.detector, use_check=False))
+        if args.long_side:
+            settings = replace(settings, detector=replace(settings.detector, long_side=args.long_side))
         pipeline = Pipeline(settings)
     except LinksDetectorError as e:
         raise SystemExit(f"error: {e}")

@@ -100,15 +100,18 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--model", type=Path, default=None, help="detector .tflite (default: the shipped one)")
     ap.add_argument("--candidate-min-score", type=float, default=CheckSpec.candidate_min_score)
     ap.add_argument("--limit", type=int)
+    ap.add_argument("--long-side", type=int, default=None,
+                    help="the detector's input long side (default: the sidecar's; the frame's own is video's scale)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     model = args.model or default_model_path()
-    prob_fn, spec = tflite_prob_fn(model)
+    prob_fn, spec = tflite_prob_fn(model, long_side=args.long_side)
     dspec = replace(spec.decode, min_score=args.candidate_min_score)
     real = (args.data / "labels.jsonl").is_file()
     items = (realdocs_items if real else synth_items)(args.data, args.limit)
     s = collect(items, prob_fn, dspec, spec.output.stride, StripSpec(), total=args.limit)
-    meta = {"data": str(args.data), "model": str(model), "decode": asdict(dspec), "strip": asdict(StripSpec())}
+    meta = {"data": str(args.data), "model": str(model), "long_side": args.long_side or spec.input.long_side,
+            "decode": asdict(dspec), "strip": asdict(StripSpec())}
     s.save(args.out, meta)
     print(f"{args.out}: {len(s.labels)} strips, {int(s.labels.sum())} links, from {len(set(s.frames.tolist()))} frames")
 

@@ -43,12 +43,16 @@ def make_photos(synth: Synthesizer, n: int, start_seed: int) -> list[tuple[str, 
     return out
 
 
-def make_clip(synth: Synthesizer, seed: int, frames: int, fps: int, path: Path) -> list[str]:
-    """A slow hand-held pan over one page; returns URLs fully visible in every frame."""
-    cfg = replace(synth.config, out_size=(640, 480), camera=replace(synth.config.camera, noise_sigma=(0.0, 0.0)))
+def make_clip(synth: Synthesizer, seed: int, frames: int, fps: int, path: Path,
+              size: tuple[int, int] = (640, 480)) -> list[str]:
+    """A slow hand-held pan over one page; returns URLs fully visible in every frame.
+    ``size``: the frame; the page and the pan scale with its width (a camera of more
+    pixels over the same view), the camera's blur and noise do not."""
+    cfg = replace(synth.config, out_size=size, camera=replace(synth.config.camera, noise_sigma=(0.0, 0.0)))
     rng = np.random.default_rng(seed)
     w, h = cfg.out_size
-    xh = 11.0
+    k = w / 640
+    xh = 11.0 * k
     zoom = 1.5
     cw, ch = int(w * zoom * 1.4), int(h * zoom * 1.4)
     page = synth.renderer.render(rng, cw, ch, xh * zoom, link_rate=0.25)
@@ -60,7 +64,8 @@ def make_clip(synth: Synthesizer, seed: int, frames: int, fps: int, path: Path) 
     canvas = np.asarray(page.image)
     for i in range(frames):
         t = i / max(1, frames - 1)
-        shift = np.array([[1, 0, -40 * t + 6 * np.sin(7 * t)], [0, 1, 25 * t + 4 * np.sin(5 * t)], [0, 0, 1]])
+        shift = np.array([[1, 0, k * (-40 * t + 6 * np.sin(7 * t))], [0, 1, k * (25 * t + 4 * np.sin(5 * t))],
+                          [0, 0, 1]])
         geo = replace(base, homography=shift @ base.homography)
         img = warp_image(canvas, geo, zoom, (60, 50, 40))
         frame, _ = photograph(np.random.default_rng(seed * 1000 + i), img, cfg.camera)
