@@ -110,6 +110,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--realdocs", type=Path)
     ap.add_argument("--limit", type=int)
     ap.add_argument("--no-check", action="store_true", help="without the line check (the detector's map alone)")
+    ap.add_argument("--photo-long-sides", type=str, default=None,
+                    help="photo mode's extra input sizes, comma-separated ('' for none; default: the pipeline's)")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     ap.add_argument("--true-quads", action="store_true",
                     help="read each link from its true quads instead of the detector's: the reader's own limit")
@@ -117,6 +119,12 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING)
     settings = PipelineSettings(detector=DetectorSettings(model_path=args.model, use_check=not args.no_check),
                                 track=False)
+    if args.photo_long_sides is not None:
+        try:
+            sides = tuple(int(v) for v in args.photo_long_sides.split(",") if v.strip())
+        except ValueError:
+            raise SystemExit(f"error: --photo-long-sides wants sizes like 1280 or 1280,1600, not {args.photo_long_sides!r}")
+        settings = replace(settings, photo_long_sides=sides)
     if args.true_quads:
         # A perfect detector's quads already fit their lines (fitting them
         # anyway: real documents 0.698 -> 0.679 exact, synthetic 0.158 -> 0.177).
