@@ -42,9 +42,9 @@ class DetectorSettings:
     # (LineChecker.probs_in_video); 0: every frame checks every line.
     check_reuse_frames: int = 10
     # In video, a frame smaller than the input size is not scaled up to it
-    # (unless long_side is set): on the tuning clips (640x480, clean /
-    # motion-blurred) recall per frame 0.781 / 0.560 at the frame's own 640
-    # against 0.750 / 0.520 scaled up to 960, at half the detector's time.
+    # (unless long_side is set): on tuning clips (640x480) recall per frame
+    # as good or better at the frame's own 640 as scaled up to 960, with
+    # fewer wrong URLs, at half the detector's time (model card, eleventh session).
     video_upscale: bool = False
 
 
