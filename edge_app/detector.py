@@ -17,7 +17,7 @@ import numpy as np
 from edge_app.decode import decode
 from edge_app.errors import ModelError
 from edge_app.line_check import DEFAULT_CHECK_STEM, LineChecker, candidate_decode
-from edge_app.litert import interpreter_class, open_interpreter
+from edge_app.litert import open_interpreter
 from edge_app.model_spec import ModelSpec, default_model_path, load_spec
 from edge_app.preprocess import ModelInput, preprocess
 from edge_app.results import Detection
@@ -113,8 +113,7 @@ class Detector:
             if len(self._by_shape) >= MAX_SHAPES:
                 self._by_shape.pop(next(iter(self._by_shape)))  # the oldest
             if self._shape is not None:
-                self._interp = interpreter_class()(model_path=str(self.model_path),
-                                                    num_threads=max(1, int(self.settings.threads)))
+                self._interp = open_interpreter(self.model_path, self.settings.threads, allocate=False)
             self._interp.resize_tensor_input(self._in["index"], [1, h, w, self.spec.input.channels])
             self._interp.allocate_tensors()
             self._in = self._interp.get_input_details()[0]

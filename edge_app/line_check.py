@@ -209,7 +209,7 @@ class LineChecker:
     def _interpreter(self, batch: int) -> tuple[Any, dict, dict]:
         """A LiteRT interpreter sized for ``batch`` strips, with its input and output details."""
         if batch not in self._by_batch:
-            interp = open_interpreter(self.model_path, self._threads)
+            interp = open_interpreter(self.model_path, self._threads, allocate=False)
             index = interp.get_input_details()[0]["index"]
             interp.resize_tensor_input(index, [batch, self.spec.strip.height, self.spec.strip.width, 1])
             interp.allocate_tensors()

@@ -18,11 +18,14 @@ def interpreter_class():  # noqa: ANN201 - ai_edge_litert's or tflite_runtime's 
     return Interpreter
 
 
-def open_interpreter(path: Path, threads: int):  # noqa: ANN201
-    """An allocated interpreter over ``path``, or ModelError saying the file is not a model."""
+def open_interpreter(path: Path, threads: int, allocate: bool = True):  # noqa: ANN201
+    """An interpreter over ``path``, or ModelError saying the file is not a model.
+    ``allocate=False``: for a caller that resizes its input first (allocating
+    twice costs as much as the first time)."""
     try:
         interp = interpreter_class()(model_path=str(path), num_threads=max(1, int(threads)))
-        interp.allocate_tensors()
+        if allocate:
+            interp.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
         raise ModelError(f"cannot load model {path}: not a valid TFLite file ({exc}); "
                          "restore it from the repository or rebuild it") from exc

@@ -7,9 +7,9 @@ measuring only) goes through the detector (``--model``, default the shipped
 one); its map is decoded with the line check's candidate bar
 (``--candidate-min-score``), and each candidate is cut out by
 ``edge_app.line_check.cut_strip``. A candidate matching a link line
-(IoU >= 0.5, ``training.evaluate.match``) is a link (1); one that overlaps no
-link line (IoU < 0.1) is not (0); the rest, and those on links cut by the
-frame edge, are left out. The frames should be ones the detector was not
+(IoU >= 0.5, ``training.evaluate.match``) is a link (1); one with less than
+``NEGATIVE_OVERLAP`` of its area on any link line is not (0); the rest, and
+those on links cut by the frame edge, are left out. The frames should be ones the detector was not
 trained on, so that its doubt looks as it will on new pages.
 """
 
