@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import platform
-import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -23,32 +22,15 @@ import tensorflow as tf  # noqa: E402
 
 from convert.latency import measure  # noqa: E402
 from convert.model_card import write_card  # noqa: E402
-from convert.parity import check, float_reference  # noqa: E402
 from convert.tflite_export import VARIANTS, convert_saved_model  # noqa: E402
+from convert.tuning import accuracy, parity_figures, tune_sidecar, variant_path  # noqa: E402
 from edge_app.model_spec import DEFAULT_MODEL_STEM, InputSpec, ModelSpec, OutputSpec  # noqa: E402
 from edge_app.preprocess import preprocess  # noqa: E402
-from training.shards import folders  # noqa: E402
+from training.evaluate import synth_items  # noqa: E402
 from training.model import probe_stride  # noqa: E402
-from training.evaluate import (  # noqa: E402
-    draw_worst,
-    evaluate,
-    height_ratio,
-    keras_prob_fn,
-    realdocs_items,
-    synth_items,
-    tflite_prob_fn,
-    tune_decode,
-    tuning_items,
-)
+from training.shards import git_commit  # noqa: E402
 
 log = logging.getLogger("convert")
-
-
-def _git(*args: str) -> str | None:
-    try:
-        return subprocess.run(["git", *args], capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
 
 
 def _cpu_model() -> str:
@@ -106,67 +88,31 @@ def main(argv: list[str] | None = None) -> None:
             yield preprocess(it.image, spec.input).image[None, :, :, None].astype(np.float32)
 
     args.out.mkdir(parents=True, exist_ok=True)
-    variants_dir = args.out / "variants"
-    variants_dir.mkdir(exist_ok=True)
+    (args.out / "variants").mkdir(exist_ok=True)
     report: dict = {"variants": {}}
     paths: dict[str, Path] = {}
     sizes: dict[str, int] = {}
     for v in VARIANTS:
         data = convert_saved_model(args.saved_model, v, representative if v == "int8" else None)
-        path = args.out / f"{args.name}.tflite" if v == "int8" else variants_dir / f"{args.name}_{v}.tflite"
+        path = variant_path(args.out, args.name, v)
         path.write_bytes(data)
         paths[v], sizes[v] = path, len(data)
 
     spec.save(paths["int8"].with_suffix(".json"))  # the evaluator reads the sidecar
     if args.tune:
-        fns = {ls: tflite_prob_fn(paths["int8"], long_side=ls)[0] for ls in args.tune_long_sides}
-        tuned = tune_decode(tuning_items(args.tune), fns, spec)
-        spec = replace(spec, input=replace(spec.input, long_side=tuned.long_side),
-                       decode=replace(spec.decode, threshold=tuned.threshold, min_score=tuned.min_score))
-        spec.save(paths["int8"].with_suffix(".json"))
-        report["decode_tuning"] = {"split": str(args.tune), "long_side": tuned.long_side,
-                                   "threshold": tuned.threshold, "min_score": tuned.min_score,
-                                   "precision": round(tuned.precision, 4), "recall": round(tuned.recall, 4),
-                                   "f1": round(tuned.f1, 4), "grid": tuned.grid}
-        log.info("tuned on %s: long side %d, threshold %.2f, min_score %.2f (F1 %.3f)", args.tune,
-                 tuned.long_side, tuned.threshold, tuned.min_score, tuned.f1)
-        fn, _ = tflite_prob_fn(paths["int8"])  # reads the sidecar just saved
-        # The synthetic split's quads are the ones the reader's line fit was
-        # tuned against; the PDF text layer's word boxes are drawn differently.
-        ratio, pairs = height_ratio(synth_items(folders(args.tune)[0]), fn, spec)
-        spec = replace(spec, decode=replace(spec.decode, height_scale=round(ratio, 3)))
-        spec.save(paths["int8"].with_suffix(".json"))
-        report["decode_tuning"]["height_scale"] = {"value": round(ratio, 3), "pairs": pairs}
-        log.info("decoded quads %.3f x their height on %s (%d matched lines)", ratio, args.tune, pairs)
+        spec, report["decode_tuning"] = tune_sidecar(paths["int8"], spec, args.tune, args.tune_long_sides)
 
     # Parity after tuning, so the F1 difference is measured at the shipped thresholds.
-    reference = float_reference(serve, parity_items, spec)
+    parity = parity_figures(serve, paths, parity_items, spec)
     for v, path in paths.items():
-        par = check(serve, str(path), parity_items, spec, reference)
         lat = measure(str(path))
-        report["variants"][v] = {
-            "file": str(path), "size_bytes": sizes[v],
-            "parity": {"map_mae": round(par.map_mae, 5), "map_max": round(par.map_max, 4),
-                       "f1_float": round(par.f1_float, 4), "f1_export": round(par.f1_export, 4),
-                       "f1_drop": round(par.f1_drop, 4), "images": len(parity_items)},
-            "latency_ms_2_threads": lat,
-        }
-        log.info("%s: %.0f KB, F1 %.4f vs float %.4f, %s", v, sizes[v] / 1024, par.f1_export, par.f1_float,
-                 lat.get("640x384"))
+        report["variants"][v] = {"file": str(path), "size_bytes": sizes[v], "parity": parity[v],
+                                 "latency_ms_2_threads": lat}
+        log.info("%s: %.0f KB, F1 %.4f vs float %.4f, %s", v, sizes[v] / 1024, parity[v]["f1_export"],
+                 parity[v]["f1_float"], lat.get("640x384"))
 
     if not args.skip_eval:
-        acc: dict = {}
-        for name, items_fn in (("synthetic", lambda: synth_items(args.data)),
-                               ("realdocs", (lambda: realdocs_items(args.realdocs)) if args.realdocs else None)):
-            if items_fn is None:
-                continue
-            fn, _ = tflite_prob_fn(paths["int8"])
-            r_int8 = evaluate(items_fn(), fn, spec)
-            r_float = evaluate(items_fn(), keras_prob_fn(serve, spec), spec)
-            acc[name] = {"int8": r_int8.summary(), "float": r_float.summary()}
-            draw_worst(r_int8, figures / f"worst_{name}.png")
-            log.info("%s: int8 P=%.3f R=%.3f F1=%.3f | float F1=%.3f", name, r_int8.precision, r_int8.recall, r_int8.f1, r_float.f1)
-        report["accuracy"] = acc
+        report["accuracy"] = accuracy(paths["int8"], serve, spec, args.data, args.realdocs, figures)
 
     if args.tfjs:
         from convert.tfjs_export import export_tfjs
@@ -180,7 +126,7 @@ def main(argv: list[str] | None = None) -> None:
     info = {
         "name": args.name,
         "variant": "int8 full-integer (uint8 in/out)",
-        "commit": _git("rev-parse", "HEAD"),
+        "commit": git_commit(),
         "convert_command": " ".join(["python -m convert"] + (argv if argv is not None else sys.argv[1:])),
         "training": train_settings,
         "data": {k: data_manifest.get(k) for k in ("count", "seed", "seed_rule", "links", "command", "fonts", "font_faces", "config")},

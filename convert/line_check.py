@@ -6,7 +6,8 @@
 The representative strips come from ``--strips`` (``training.line_strips``).
 The classifier's bars (``CheckSpec.keep`` and ``veto``) are chosen for detection F1 on the
 tuning frames (``--tune``), with the detector (``--detector``, default the
-shipped one) decoding at the candidate bar; the sidecar records it, the
+shipped one) decoding at the candidate bar, and with them, when several are
+given, the candidate bar and join threshold; the sidecar records them, the
 figures and the command.
 """
 
@@ -36,40 +37,50 @@ log = logging.getLogger(__name__)
 
 KEEP_GRID = tuple(round(k, 2) for k in np.arange(0.1, 0.96, 0.05)) + (0.97, 0.98, 0.99)
 VETO_GRID = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
-# (candidate bar, keep, veto): a keep bar no probability reaches and no veto: the
-# baseline the check must beat (the candidate bar is then moot: 0 stands for any)
-MAP_ALONE = (0.0, 2.0, 0.0)
+# (candidate bar, candidate join threshold, keep, veto). No check at all: a keep
+# bar no probability reaches and no veto, over the detector's own decoding (its
+# min_score and join threshold): the baseline the check must beat.
+MAP_ALONE = (0.0, None, 2.0, 0.0)
 
-Rule = tuple[float, float, float]
+Rule = tuple[float, float | None, float, float]
 
 
 def f1_by_rule(items: list[EvalItem], detector: Path, checker: LineChecker, keeps: tuple[float, ...] = KEEP_GRID,
                vetoes: tuple[float, ...] = VETO_GRID, cands: tuple[float, ...] | None = None,
-               ) -> dict[Rule, tuple[float, float, float]]:
+               joins: tuple[float | None, ...] | None = None) -> dict[Rule, tuple[float, float, float]]:
     """Detection (precision, recall, F1) on ``items`` for each (candidate bar,
-    keep, veto) with veto <= keep, and for ``MAP_ALONE``. ``cands``: the
-    candidate bars to try (default the checker's own); the frames are decoded
-    once, at the lowest, since a higher bar only drops whole regions."""
+    join threshold, keep, veto) with veto <= keep, and for ``MAP_ALONE``.
+    ``cands`` / ``joins``: the candidate bars and join thresholds to try
+    (default the checker's own); each frame is decoded once per join
+    threshold, at the lowest bar, since a higher bar only drops whole regions."""
     prob_fn, spec = tflite_prob_fn(detector)
     sure = spec.decode.min_score
     cands = tuple(cands or (checker.spec.candidate_min_score,))
-    lowest = candidate_decode(spec.decode, replace(checker.spec, candidate_min_score=min(cands)))
-    rules = {(c, k, v): replace(checker.spec, candidate_min_score=c, keep=k, veto=v)
-             for c in cands for k in keeps for v in vetoes if v <= k}
-    rules[MAP_ALONE] = replace(checker.spec, keep=MAP_ALONE[1], veto=MAP_ALONE[2])
-    counts = {r: [0, 0, 0] for r in rules}  # tp, fp, fn
+    joins = tuple(joins or (checker.spec.candidate_join_threshold,))
+    lowest = {j: candidate_decode(spec.decode, replace(checker.spec, candidate_min_score=min(cands),
+                                                       candidate_join_threshold=j)) for j in joins}
+    rules = {(c, j, k, v): replace(checker.spec, candidate_min_score=c, keep=k, veto=v)
+             for c in cands for j in joins for k in keeps for v in vetoes if v <= k}
+    counts = {r: [0, 0, 0] for r in [*rules, MAP_ALONE]}  # tp, fp, fn
+
+    def count(rule: Rule, preds: list, item: EvalItem) -> None:
+        found, fp = score_frame(preds, item.links)
+        c = counts[rule]
+        c[0] += sum(found.values())
+        c[1] += fp
+        c[2] += len(found) - sum(found.values())
+
     for item in tqdm(items, desc="choose bar"):
         prob, mi = prob_fn(item.image)
-        dets = decode(prob, lowest, spec.output.stride, mi.scale_x, mi.scale_y)
-        p = checker.probs(item.image, [d.quad for d in dets]).tolist()
-        for r, rule in rules.items():
-            low = min(rule.candidate_min_score, sure)
-            preds = [d.quad for d, pi in zip(dets, p) if d.score >= low and kept(d.score, pi, sure, rule)]
-            found, fp = score_frame(preds, item.links)
-            c = counts[r]
-            c[0] += sum(found.values())
-            c[1] += fp
-            c[2] += len(found) - sum(found.values())
+        count(MAP_ALONE, [d.quad for d in decode(prob, spec.decode, spec.output.stride, mi.scale_x, mi.scale_y)], item)
+        for j, dspec in lowest.items():
+            dets = decode(prob, dspec, spec.output.stride, mi.scale_x, mi.scale_y)
+            p = checker.probs(item.image, [d.quad for d in dets]).tolist()
+            for r, rule in rules.items():
+                if r[1] != j:
+                    continue
+                low = min(rule.candidate_min_score, sure)
+                count(r, [d.quad for d, pi in zip(dets, p) if d.score >= low and kept(d.score, pi, sure, rule)], item)
     out = {}
     for k, (tp, fp, fn) in counts.items():
         pr, rc = tp / max(1, tp + fp), tp / max(1, tp + fn)
@@ -94,10 +105,18 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--detector", type=Path, default=None)
     ap.add_argument("--candidate-min-score", type=str, default=str(CheckSpec.candidate_min_score),
                     help="the detector's decoding bar for candidates; several (comma-separated): chosen too")
+    ap.add_argument("--candidate-join-threshold", type=str, default="none",
+                    help="the candidates' join threshold (DecodeSpec.join_threshold), 'none' for no joining; "
+                         "several (comma-separated): chosen too")
     ap.add_argument("--out", type=Path, required=True, help=".tflite to write (and its .json)")
     ap.add_argument("--train-dir", type=Path, help="training run folder, for its settings")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    try:
+        cands = tuple(float(c) for c in args.candidate_min_score.split(","))
+        joins = tuple(None if j.strip().lower() == "none" else float(j) for j in args.candidate_join_threshold.split(","))
+    except ValueError as exc:
+        ap.error(f"--candidate-min-score / --candidate-join-threshold: {exc}")
     strips = Strips.load(args.strips)
     rng = np.random.default_rng(0)
     pick = rng.choice(len(strips.labels), size=min(300, len(strips.labels)), replace=False)
@@ -113,32 +132,33 @@ def main(argv: list[str] | None = None) -> None:
     info = {"name": args.out.stem, "variant": "int8", "command": "python -m convert.line_check " + " ".join(sys.argv[1:] if argv is None else argv)}
     if args.train_dir and (args.train_dir / "settings.json").is_file():
         info["training"] = json.loads((args.train_dir / "settings.json").read_text())
-    cands = tuple(float(c) for c in args.candidate_min_score.split(","))
     spec = CheckSpec(strip=strip, candidate_min_score=max(cands), keep=0.5, info=info)
     spec.save(args.out.with_suffix(".json"))  # a provisional sidecar: LineChecker loads the model through it
     detector = args.detector or default_model_path()
     checker = LineChecker(args.out)
     items = list(tuning_items(args.tune, args.tune_limit))
-    grid = f1_by_rule(items, detector, checker, cands=cands)
+    grid = f1_by_rule(items, detector, checker, cands=cands, joins=joins)
     alone = grid.pop(MAP_ALONE)
     # Of equal F1, the highest candidate bar: fewer strips to cut out and classify.
-    (cand, keep, veto), (p, r, f1) = max(grid.items(), key=lambda kv: (kv[1][2], kv[0][0]))
+    (cand, join, keep, veto), (p, r, f1) = max(grid.items(), key=lambda kv: (kv[1][2], kv[0][0]))
     print(f"map alone: tuning P {alone[0]:.3f} R {alone[1]:.3f} F1 {alone[2]:.3f}")
-    best_by_cand = {c: max(((rule, m) for rule, m in grid.items() if rule[0] == c), key=lambda kv: kv[1][2])
-                    for c in cands}
-    for c, ((_, k, v), m) in best_by_cand.items():
-        print(f"candidate bar {c}: best keep {k}, veto {v}: tuning P {m[0]:.3f} R {m[1]:.3f} F1 {m[2]:.3f}")
-    print(f"chosen: candidate bar {cand}, keep {keep}, veto {veto}: tuning P {p:.3f} R {r:.3f} F1 {f1:.3f} "
-          f"({len(items)} frames)")
-    spec = replace(spec, candidate_min_score=float(cand), keep=float(keep), veto=float(veto), info={**info, "size_bytes": len(data), "tuning": {
-        "frames": len(items), "detector": _shown(detector), "precision": round(p, 4), "recall": round(r, 4),
-        "f1": round(f1, 4), "map_alone": [round(x, 4) for x in alone],
-        # The grid's best rule per candidate bar, (keep, veto, P, R, F1): the whole grid is a few thousand rules.
-        "best_by_candidate_bar": {str(c): [k, v, *(round(x, 4) for x in m)]
-                                  for c, ((_, k, v), m) in best_by_cand.items()}}})
+    best = {(c, j): max(((rule, m) for rule, m in grid.items() if rule[:2] == (c, j)), key=lambda kv: kv[1][2])
+            for c in cands for j in joins}
+    for (c, j), ((*_, k, v), m) in best.items():
+        print(f"candidate bar {c}, join {j}: best keep {k}, veto {v}: tuning P {m[0]:.3f} R {m[1]:.3f} F1 {m[2]:.3f}")
+    print(f"chosen: candidate bar {cand}, join {join}, keep {keep}, veto {veto}: tuning P {p:.3f} R {r:.3f} "
+          f"F1 {f1:.3f} ({len(items)} frames)")
+    spec = replace(spec, candidate_min_score=float(cand), candidate_join_threshold=join, keep=float(keep),
+                   veto=float(veto), info={**info, "size_bytes": len(data), "tuning": {
+                       "frames": len(items), "detector": _shown(detector), "precision": round(p, 4),
+                       "recall": round(r, 4), "f1": round(f1, 4), "map_alone": [round(x, 4) for x in alone],
+                       # The grid's best rule per candidate bar and join threshold: the whole grid is
+                       # thousands of rules.
+                       "best_by_candidate": [{"candidate_min_score": c, "join_threshold": j, "keep": k, "veto": v,
+                                              "precision": round(m[0], 4), "recall": round(m[1], 4),
+                                              "f1": round(m[2], 4)} for (c, j), ((*_, k, v), m) in best.items()]}})
     spec.save(args.out.with_suffix(".json"))
-    print(f"{args.out}: {len(data) / 1024:.0f} KB, candidate bar {cand}, keep {keep}, veto {veto}")
-
+    print(f"{args.out}: {len(data) / 1024:.0f} KB, candidate bar {cand}, join {join}, keep {keep}, veto {veto}")
 
 if __name__ == "__main__":
     main()

@@ -38,12 +38,35 @@ def _camera_extras(data: dict) -> str:
     return "; " + ", ".join(extras) if extras else ""
 
 
-def _parity_line(variants: dict) -> list[str]:
+def _parity_line(variants: dict, retuned: bool) -> list[str]:
     counts = {d["parity"].get("images") for d in variants.values()} - {None}
     if not counts:
         return []
-    return [f"Map error and F1 drop: each export against the float SavedModel on the same {max(counts)} synthetic "
+    ref = "the fp32 export (see the retuning below)" if retuned else "the float SavedModel"
+    return [f"Map error and F1 drop: each export against {ref} on the same {max(counts)} synthetic "
             "validation frames, at the shipped decoding settings.", ""]
+
+
+def _searched(t: dict) -> str:
+    """The values a restricted search chose among (convert.retune's --thresholds etc.)."""
+    fixed = "; ".join(f"{k.replace('_', ' ')} {', '.join(_join(x) for x in v)}" for k, v in (t.get("searched") or {}).items())
+    return f" (searched only: {fixed})" if fixed else ""
+
+
+def _join(j: float | None) -> str:
+    return "none" if j is None else f"{j:g}"
+
+
+def _retune_lines(info: dict) -> list[str]:
+    r = info.get("retune")
+    if not r:
+        return []
+    par = r.get("conversion_parity_fp32") or {}
+    return ["## Decoding retuned after conversion",
+            f"The decoding was chosen again on the converted files (`{r['command']}`, commit {r.get('commit')}): "
+            "the accuracy, the thresholds and the F1 drops on this card are from that run. Its float model is the "
+            f"fp32 export (`{r['float_reference']}`), whose maps matched the SavedModel's at conversion (map MAE "
+            f"{par.get('map_mae', 'n/a')}); sizes and latencies are the conversion's.", ""]
 
 
 def write_card(path: Path, info: dict) -> None:
@@ -75,7 +98,7 @@ def write_card(path: Path, info: dict) -> None:
         "",
         *lat,
         "",
-        *_parity_line(v),
+        *_parity_line(v, "retune" in info),
     ]
     if "accuracy" in info:
         figures = info.get("figures", "docs")
@@ -104,22 +127,30 @@ def write_card(path: Path, info: dict) -> None:
             "## Input size and decoding thresholds",
             f"Chosen by grid search for the best F1 of the int8 model on `{t['split']}`, a synthetic split of its "
             f"own (seed 2), not the one reported above (a larger input had to gain 0.01 F1): input long side "
-            f"{t['long_side']}, pixel threshold {t['threshold']}, region min_score {t['min_score']} (tuning split "
-            f"P {t['precision']:.3f} R {t['recall']:.3f} F1 {t['f1']:.3f}). Best of each input size:",
+            f"{t['long_side']}, pixel threshold {t['threshold']}, region min_score {t['min_score']}, "
+            f"join threshold {_join(t.get('join_threshold'))} (tuning split "
+            f"P {t['precision']:.3f} R {t['recall']:.3f} F1 {t['f1']:.3f}){_searched(t)}. The join threshold links the pieces "
+            "above the pixel threshold that pixels above it connect into one line (hysteresis). Best of each "
+            "input size, and at the chosen size the best without joining:",
             "",
-            "| long side | threshold | min_score | precision | recall | F1 |",
-            "|---|---|---|---|---|---|",
+            "| long side | threshold | min_score | join | precision | recall | F1 |",
+            "|---|---|---|---|---|---|---|",
         ]
-        for ls in sorted({g["long_side"] for g in t["grid"]}):
-            g = max((g for g in t["grid"] if g["long_side"] == ls), key=lambda g: g["f1"])
-            lines.append(f"| {ls} | {g['threshold']} | {g['min_score']} | {g['precision']:.3f} | {g['recall']:.3f} | "
-                         f"{g['f1']:.3f} |")
+        best_rows = [max((g for g in t["grid"] if g["long_side"] == ls), key=lambda g: g["f1"])
+                     for ls in sorted({g["long_side"] for g in t["grid"]})]
+        unjoined = [g for g in t["grid"] if g["long_side"] == t["long_side"] and g.get("join_threshold") is None]
+        if t.get("join_threshold") is not None and unjoined:
+            best_rows.append(max(unjoined, key=lambda g: g["f1"]))
+        for g in best_rows:
+            lines.append(f"| {g['long_side']} | {g['threshold']} | {g['min_score']} | {_join(g.get('join_threshold'))} | "
+                         f"{g['precision']:.3f} | {g['recall']:.3f} | {g['f1']:.3f} |")
         lines.append("")
         if "height_scale" in t:
             hs = t["height_scale"]
             lines += [f"Decoded quads are then scaled to {hs['value']} of their height: the median true / decoded "
                       f"line height over {hs['pairs']} matched lines of the tuning split (a trained band comes out "
                       "thicker than its target, and too tall a quad hands Tesseract its neighbours' ink).", ""]
+    lines += _retune_lines(info)
     if "tfjs" in info:
         lines += ["## TF.js", f"Graph model in `{info['tfjs']['dir']}`, {info['tfjs']['size_bytes'] / 1024:.0f} KB, "
                   f"converter {info['tfjs']['converter']}.", ""]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -23,28 +24,36 @@ class Parity:
         return self.f1_float - self.f1_export
 
 
-def tflite_maps(path: str, images: list[np.ndarray], threads: int = 2) -> list[np.ndarray]:
-    """(H, W) gray uint8 images -> dequantized (h, w, C) maps, straight through LiteRT."""
+def tflite_serve(path: str, threads: int = 2) -> Callable[[np.ndarray], np.ndarray]:
+    """A .tflite export called like the SavedModel's ``serve``: (1, H, W, 1)
+    float pixels -> (1, h, w, C) dequantized maps, straight through LiteRT.
+    The fp32 export stands in for the SavedModel where that is gone (its
+    maps matched the SavedModel's exactly at conversion)."""
     from convert.latency import _interpreter
 
     it = _interpreter(path, threads)
     inp, outd = it.get_input_details()[0], it.get_output_details()[0]
-    maps = []
-    for img in images:
-        it.resize_tensor_input(inp["index"], [1, *img.shape, 1])
+
+    def serve(x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, np.float32)
+        it.resize_tensor_input(inp["index"], list(x.shape))
         it.allocate_tensors()
-        x = img[None, :, :, None].astype(np.float32)
         s, z = inp["quantization"]
         if inp["dtype"] != np.float32:
             x = np.clip(np.round(x / (s or 1.0) + z), np.iinfo(inp["dtype"]).min, np.iinfo(inp["dtype"]).max)
         it.set_tensor(inp["index"], x.astype(inp["dtype"]))
         it.invoke()
-        o = it.get_tensor(outd["index"])[0].astype(np.float32)
+        o = it.get_tensor(outd["index"]).astype(np.float32)
         s, z = outd["quantization"]
-        if outd["dtype"] != np.float32:
-            o = (o - z) * s
-        maps.append(o)
-    return maps
+        return (o - z) * s if outd["dtype"] != np.float32 else o
+
+    return serve
+
+
+def tflite_maps(path: str, images: list[np.ndarray], threads: int = 2) -> list[np.ndarray]:
+    """(H, W) gray uint8 images -> dequantized (h, w, C) maps, straight through LiteRT."""
+    serve = tflite_serve(path, threads)
+    return [serve(img[None, :, :, None])[0] for img in images]
 
 
 @dataclass

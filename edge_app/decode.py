@@ -95,19 +95,27 @@ def decode(
 ) -> list[Detection]:
     """Link probability map (H/stride, W/stride) -> detections in frame pixels."""
     on = prob >= spec.threshold
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(on.view(np.uint8), connectivity=8)
-    # Every region's mean in one pass over the pixels above threshold only
-    # (a few percent of the map; a frame has tens of regions, most of them
-    # specks that fail the score).
-    sums = np.bincount(labels[on], weights=prob[on], minlength=n)
+    joined = spec.join_threshold is not None and spec.join_threshold < spec.threshold
+    linked = prob >= spec.join_threshold if joined else on
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(linked.view(np.uint8), connectivity=8)
+    # Every region's area and mean in one pass over the pixels above
+    # threshold only (a few percent of the map; a frame has tens of regions,
+    # most of them specks that fail the score). Joining pixels below the
+    # threshold only connect: they count in neither.
+    on_labels = labels[on]
+    areas = np.bincount(on_labels, minlength=n)
+    sums = np.bincount(on_labels, weights=prob[on], minlength=n)
     out: list[Detection] = []
-    for i, (x, y, w, h, area) in enumerate(stats[:, :5].tolist()):
+    for i, (x, y, w, h) in enumerate(stats[:, :4].tolist()):
+        area = int(areas[i])
         if i == 0 or area < spec.min_area:  # 0: the background
             continue
         score = float(sums[i] / area)
         if score < spec.min_score:
             continue
         sub = labels[y : y + h, x : x + w] == i
+        if joined:
+            sub &= on[y : y + h, x : x + w]
         # The outline's points have the same convex hull, so the same
         # minimum-area rectangle, as all of the region's pixels: far fewer
         # points to hull.

@@ -5,7 +5,8 @@ small print is a few pixels tall; it often marks a link line "maybe" (0.6-0.9)
 and decoding must choose between dropping it and letting ordinary text in.
 This stage looks again at every candidate line, cut out upright from the
 full-resolution frame at a fixed height, and says link or not from the
-whole line (scheme, dots, slashes). The detector then decodes with a lower bar (``CheckSpec.candidate_min_score``) and keeps a doubtful
+whole line (scheme, dots, slashes). The detector then decodes with a lower bar (``CheckSpec.candidate_min_score``; its
+pieces joined at ``CheckSpec.candidate_join_threshold``) and keeps a doubtful
 candidate if the classifier is sure of it (``CheckSpec.keep``), and one the
 map alone is sure of (``DecodeSpec.min_score``) unless the classifier clearly
 says no (``CheckSpec.veto``): ``kept``.
@@ -54,6 +55,11 @@ class CheckSpec:
     strip: StripSpec = field(default_factory=StripSpec)
     # The detector's decoding bar for candidates (region mean probability).
     candidate_min_score: float = 0.75
+    # The candidates' join threshold (DecodeSpec.join_threshold; None: no
+    # joining), chosen with the bars: a joined line is the whole line the
+    # classifier needs to see, and F1 under the check, not the map's alone,
+    # decides it.
+    candidate_join_threshold: float | None = None
     keep: float = 0.5  # classifier probability a doubtful candidate needs
     # The probability below which a candidate the map is sure of is dropped
     # too (0: never). Lower than ``keep``: a line the map is sure of is dropped
@@ -91,8 +97,10 @@ def needs_check(score: float, sure: float, spec: CheckSpec) -> bool:
 
 def candidate_decode(decode: DecodeSpec, spec: CheckSpec) -> DecodeSpec:
     """The detector's decoding under a line check: its bar lowered to the check's candidate bar
-    (``decode.min_score`` still marks the candidates the map is sure of)."""
-    return replace(decode, min_score=min(decode.min_score, spec.candidate_min_score))
+    (``decode.min_score`` still marks the candidates the map is sure of), its
+    pieces joined as the check's tuning chose."""
+    return replace(decode, min_score=min(decode.min_score, spec.candidate_min_score),
+                   join_threshold=spec.candidate_join_threshold)
 
 
 def default_check_path() -> Path:

@@ -40,6 +40,12 @@ class DecodeSpec:
     threshold: float = 0.5  # pixel probability that counts as "link"
     min_score: float = 0.6  # mean probability a region must reach
     min_area: float = 3.0  # map pixels; smaller blobs are noise
+    # Hysteresis: pixels at or above this join the pieces above ``threshold``
+    # that they connect into one region (its shape and score still come from
+    # the pieces). A small tilted line's band dips between characters and
+    # would otherwise come out as several short quads, each too short to
+    # count or to read. None: each piece is a region of its own.
+    join_threshold: float | None = None
     shrink_height: float = 0.5  # target band height / line height
     shrink_ends: float = 0.2  # pulled in at each end, in line heights
     # Decoded quad height x this. A trained band comes out thicker than its

@@ -88,3 +88,42 @@ def test_region_rectangles_match_those_of_all_their_pixels() -> None:
     assert len(got) == len(want) > 10
     for q in got:
         assert min(float(np.abs(q - w).max()) for w in want) < 1e-2
+
+
+def _band_with_dips(prob: np.ndarray, y0: int, x0: int, x1: int, dips: list[int], dip: float) -> None:
+    """A 3-cell band at 0.95 from x0 to x1, falling to ``dip`` in 2-cell gaps at ``dips``."""
+    prob[y0:y0 + 3, x0:x1] = 0.95
+    for x in dips:
+        prob[y0:y0 + 3, x:x + 2] = dip
+
+
+def test_join_threshold_links_the_pieces_of_a_dipping_line_into_one() -> None:
+    prob = np.zeros((60, 200), np.float32)
+    _band_with_dips(prob, 20, 10, 190, dips=[60, 120], dip=0.35)
+    base = DecodeSpec(threshold=0.6, min_score=0.9, min_area=3.0)
+    pieces = decode(prob, base, 2)
+    assert len(pieces) == 3
+    joined = decode(prob, DecodeSpec(threshold=0.6, min_score=0.9, min_area=3.0, join_threshold=0.3), 2)
+    assert len(joined) == 1
+    # Shape and score come from the pixels above the threshold: the dips
+    # connect, they do not lower the score or change the line's height.
+    assert joined[0].score == pytest.approx(0.95)
+    w, h = quad_size(joined[0].quad)
+    assert w > 2 * 170 and h == pytest.approx(quad_size(pieces[0].quad)[1], abs=0.5)
+    # A bar at or above the pixel threshold joins nothing; one above the dips neither.
+    for j in (0.6, 0.7, 0.4):
+        assert len(decode(prob, DecodeSpec(threshold=0.6, min_score=0.9, min_area=3.0, join_threshold=j), 2)) == 3
+
+
+def test_join_threshold_keeps_lines_apart_that_nothing_connects() -> None:
+    # Two lines two cells apart over a zero background, and a speck joined to
+    # nothing: the same regions as without joining.
+    prob = np.zeros((60, 200), np.float32)
+    _band_with_dips(prob, 20, 10, 190, dips=[], dip=0.0)
+    _band_with_dips(prob, 25, 10, 190, dips=[], dip=0.0)
+    prob[40, 50] = 0.95
+    spec = DecodeSpec(threshold=0.6, min_score=0.9, min_area=3.0)
+    a = decode(prob, spec, 2)
+    b = decode(prob, DecodeSpec(threshold=0.6, min_score=0.9, min_area=3.0, join_threshold=0.2), 2)
+    assert len(a) == len(b) == 2
+    assert all(np.allclose(x.quad, y.quad) and x.score == y.score for x, y in zip(a, b))

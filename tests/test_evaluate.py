@@ -116,3 +116,25 @@ def test_a_second_input_size_adds_only_the_lines_the_first_missed() -> None:
     merged = evaluate(iter([item]), partial(2), SPEC, progress=False, more=(partial(4),))
     assert (alone.tp, alone.fn, alone.fp) == (2, 2, 0)
     assert (merged.tp, merged.fn, merged.fp) == (4, 0, 0)
+
+
+def test_tuning_chooses_joining_where_a_map_breaks_lines_into_pieces() -> None:
+    """Each line's band drops to 0.4 in two places: unjoined, every line is
+    three pieces (each too short to match); joined at 0.3, all four match."""
+    item = _page()
+
+    def broken(frame: np.ndarray) -> tuple[np.ndarray, ModelInput]:
+        mi = preprocess(frame, SPEC.input)
+        scale = np.array([mi.scale_x, mi.scale_y], np.float32)
+        quads = [q / scale for g in item.links for q in g.quads]
+        prob = 0.95 * rasterize_targets(quads, mi.image.shape, 4, SPEC.decode).astype(np.float32)
+        for x in (180, 300):  # input pixels, inside every band
+            c = int(x / mi.scale_x / 4)
+            prob[:, c:c + 2] = np.minimum(prob[:, c:c + 2], 0.4)
+        return prob, mi
+
+    tuned = tune_decode(iter([item]), {640: broken}, SPEC, thresholds=(0.5,), min_scores=(0.9,),
+                        join_thresholds=(None, 0.3), progress=False)
+    by_join = {g["join_threshold"]: g for g in tuned.grid}
+    assert by_join[None]["recall"] == 0.0 and by_join[0.3]["recall"] == 1.0
+    assert tuned.join_threshold == 0.3 and tuned.f1 == 1.0

@@ -15,7 +15,7 @@ import pytest
 from edge_app.detector import Detector, DetectorSettings
 from edge_app.errors import ModelError
 from edge_app.line_check import CheckSpec, LineChecker, StripSpec, cut_strip, default_check_path, load_check_spec
-from edge_app.model_spec import default_model_path
+from edge_app.model_spec import default_model_path, load_spec
 from edge_app.results import Detection
 
 SMALL = StripSpec(height=32, width=128)
@@ -236,16 +236,35 @@ def test_bar_choice_sees_more_lines_kept_at_a_lower_bar(tiny_check):
         s = synth.make_sample(seed)
         items.append(EvalItem(f"s{seed}", s.image, [GtLink(ln.url, ln.quads, ln.partial) for ln in s.links]))
     checker = LineChecker(tiny_check, threads=1)
+    own = load_spec(default_model_path()).decode.join_threshold  # the detector's own joining
+    joins = (None, own) if own is not None else (None, 0.2)
     grid = f1_by_rule(items, default_model_path(), checker, keeps=(0.0, 1.01), vetoes=(0.0, 1.01),
-                      cands=(0.75, 0.85))
+                      cands=(0.75, 0.85), joins=joins)
     # a veto never above keep
-    assert set(grid) == {(c, k, v) for c in (0.75, 0.85) for k, v in [(0.0, 0.0), (1.01, 0.0), (1.01, 1.01)]} | {MAP_ALONE}
-    (p_all, r_all, _), (p_sure, r_sure, _) = grid[(0.75, 0.0, 0.0)], grid[(0.75, 1.01, 0.0)]
-    assert grid[(0.75, 1.01, 1.01)][1] == 0  # nothing passes a bar over 1 when every line is checked
-    assert grid[MAP_ALONE] == grid[(0.75, 1.01, 0.0)] == grid[(0.85, 1.01, 0.0)]  # all three: the sure lines only
-    assert r_all >= r_sure  # every candidate kept vs the sure ones only
-    assert r_all >= grid[(0.85, 0.0, 0.0)][1]  # a lower candidate bar lets more lines in
-    assert 0 <= p_all <= 1 and 0 <= p_sure <= 1 and r_sure > 0
+    assert set(grid) == {(c, j, k, v) for c in (0.75, 0.85) for j in joins
+                         for k, v in [(0.0, 0.0), (1.01, 0.0), (1.01, 1.01)]} | {MAP_ALONE}
+    for j in joins:
+        (p_all, r_all, _), (p_sure, r_sure, _) = grid[(0.75, j, 0.0, 0.0)], grid[(0.75, j, 1.01, 0.0)]
+        assert grid[(0.75, j, 1.01, 1.01)][1] == 0  # nothing passes a bar over 1 when every line is checked
+        assert grid[(0.75, j, 1.01, 0.0)] == grid[(0.85, j, 1.01, 0.0)]  # both: the sure lines only
+        assert r_all >= r_sure  # every candidate kept vs the sure ones only
+        assert r_all >= grid[(0.85, j, 0.0, 0.0)][1]  # a lower candidate bar lets more lines in
+        assert 0 <= p_all <= 1 and 0 <= p_sure <= 1 and r_sure > 0
+    # The map alone is the detector's own decoding: the sure lines, joined as the detector joins.
+    if own is not None:
+        assert grid[MAP_ALONE] == grid[(0.75, own, 1.01, 0.0)]
+
+
+def test_candidates_are_joined_as_the_check_says() -> None:
+    from edge_app.line_check import candidate_decode
+    from edge_app.model_spec import DecodeSpec
+
+    det = DecodeSpec(threshold=0.6, min_score=0.9, join_threshold=0.3)
+    assert candidate_decode(det, CheckSpec(candidate_min_score=0.8, candidate_join_threshold=0.2)) == DecodeSpec(
+        threshold=0.6, min_score=0.8, join_threshold=0.2)
+    # A check tuned without joining (older sidecars have no such field) decodes its candidates unjoined.
+    assert candidate_decode(det, CheckSpec.from_json({"candidate_min_score": 0.95})).join_threshold is None
+    assert candidate_decode(det, CheckSpec(candidate_min_score=0.95)).min_score == 0.9
 
 
 def test_training_blur_smears_ink_and_keeps_paper_white():

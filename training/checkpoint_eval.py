@@ -74,7 +74,8 @@ def main(argv: list[str] | None = None) -> None:
         model_spec = replace(base, output=replace(base.output, stride=probe_stride(model)))
         fn = keras_prob_fn(model, model_spec, long_side)
         t = tune_decode(tuning_items(args.tune, args.tune_limit), {long_side: fn}, model_spec, progress=False)
-        spec = replace(model_spec, decode=replace(base.decode, threshold=t.threshold, min_score=t.min_score))
+        spec = replace(model_spec, decode=replace(base.decode, threshold=t.threshold, min_score=t.min_score,
+                                                               join_threshold=t.join_threshold))
         # The real-documents maps are computed once and decoded twice.
         real_maps = {id(item.image): fn(item.image) for item in real_items}
 
@@ -83,7 +84,7 @@ def main(argv: list[str] | None = None) -> None:
 
         real = evaluate(iter(real_items), real_fn, spec, n_worst=0, progress=False)
         synth = evaluate(synth_items(args.synth, args.synth_limit), fn, spec, n_worst=0, progress=False)
-        print(f"{path}: tuned threshold {t.threshold} min_score {t.min_score} (tuning F1 {t.f1:.3f})")
+        print(f"{path}: tuned threshold {t.threshold} min_score {t.min_score} join {t.join_threshold} (tuning F1 {t.f1:.3f})")
         for name, r in (("real documents", real), (f"synthetic ({args.synth_limit})", synth)):
             print(f"  {name:<18} P {r.precision:.3f} R {r.recall:.3f} F1 {r.f1:.3f}")
         for k, (f, n) in sorted(wrapped_recall(args.realdocs, real_items, real_fn, spec).items()):

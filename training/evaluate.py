@@ -248,14 +248,17 @@ class TuneResult:
     recall: float
     f1: float
     grid: list[dict]
+    join_threshold: float | None = None
 
 
 def tune_decode(items: Iterator[EvalItem], prob_fns: dict[int, ProbFn], spec: ModelSpec,
                 thresholds: tuple[float, ...] = (0.5, 0.6, 0.7, 0.8, 0.85),
                 min_scores: tuple[float, ...] = (0.7, 0.8, 0.85, 0.9, 0.93, 0.96),
+                join_thresholds: tuple[float | None, ...] = (None, 0.3, 0.2),
                 min_gain: float = 0.01, progress: bool = True) -> TuneResult:
-    """Grid-search the input long side, the decoding threshold and min_score
-    for the best F1.
+    """Grid-search the input long side, the decoding threshold, min_score and
+    the join threshold (DecodeSpec.join_threshold; None: no joining) for the
+    best F1.
 
     ``prob_fns`` maps each candidate long side to the model run at it. A
     larger input must beat the best smaller one by ``min_gain`` F1 to be
@@ -275,13 +278,17 @@ def tune_decode(items: Iterator[EvalItem], prob_fns: dict[int, ProbFn], spec: Mo
             for ms in min_scores:
                 if ms < thr:
                     continue  # every pixel of a region is >= thr, so its mean is too
-                s = replace(spec, decode=replace(spec.decode, threshold=thr, min_score=ms))
-                res = evaluate(iter(kept), lambda img, m=maps[ls]: m[id(img)], s, n_worst=0, progress=False)
-                grid.append({"long_side": ls, "threshold": thr, "min_score": ms, "precision": round(res.precision, 4),
-                             "recall": round(res.recall, 4), "f1": round(res.f1, 4)})
-                need = 0.0 if best is None or best.long_side == ls else min_gain
-                if best is None or res.f1 > best.f1 + need:
-                    best = TuneResult(ls, thr, ms, res.precision, res.recall, res.f1, grid)
+                for join in join_thresholds:
+                    if join is not None and join >= thr:
+                        continue  # joins nothing: the same as None
+                    s = replace(spec, decode=replace(spec.decode, threshold=thr, min_score=ms, join_threshold=join))
+                    res = evaluate(iter(kept), lambda img, m=maps[ls]: m[id(img)], s, n_worst=0, progress=False)
+                    grid.append({"long_side": ls, "threshold": thr, "min_score": ms, "join_threshold": join,
+                                 "precision": round(res.precision, 4), "recall": round(res.recall, 4),
+                                 "f1": round(res.f1, 4)})
+                    need = 0.0 if best is None or best.long_side == ls else min_gain
+                    if best is None or res.f1 > best.f1 + need:
+                        best = TuneResult(ls, thr, ms, res.precision, res.recall, res.f1, grid, join)
     assert best is not None, "empty grid"
     return best
 

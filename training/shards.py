@@ -82,7 +82,7 @@ def _module_name() -> str:
     return spec.name if spec is not None else "training.shards"
 
 
-def _git_commit() -> str | None:
+def git_commit() -> str | None:
     try:
         return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
                               cwd=Path(__file__).parent).stdout.strip()
@@ -131,7 +131,7 @@ def build(out: Path, count: int, seed: int, workers: int, shard_size: int, confi
         "count": count, "seed": seed, "seed_rule": f"sample i has seed {seed}*{SEED_STRIDE}+i",
         "shard_size": shard_size, "config": asdict(config), "links": n_links,
         "fonts": sorted({f.name for f in fonts}), "font_faces": sum(1 + (f.italic is not None) + (f.bold is not None) for f in fonts),
-        "versions": _versions(), "commit": _git_commit(),
+        "versions": _versions(), "commit": git_commit(),
         "command": " ".join([Path(sys.executable).name, "-m", _module_name()] + sys.argv[1:]),
         "samples_per_second": round(count / elapsed, 2), "workers": workers,
     }
