@@ -280,3 +280,19 @@ def test_training_blur_smears_ink_and_keeps_paper_white():
     assert np.isclose(y.sum(), x.sum(), rtol=1e-3)  # ink is moved, not made or lost
     assert (y != x).any() and (y[:, 16, 150] == 0).all()  # edges smeared, the middle still ink
     assert (motion_blur(tf.constant(x), tf.constant([3, 4]), 0.0).numpy() == x).all()
+
+
+def test_training_strips_are_cut_from_the_candidates_the_check_will_see(tmp_path):
+    """line_strips decodes as the runtime's check does (candidate_decode): its bar and join threshold."""
+    from training import line_strips, shards
+
+    split = tmp_path / "split"
+    shards.main(["--out", str(split), "--count", "2", "--seed", "1", "--workers", "1"])
+    metas = {}
+    for name, extra in (("plain", []), ("joined", ["--candidate-join-threshold", "0.2"])):
+        out = tmp_path / f"{name}.npz"
+        line_strips.main(["--data", str(split), "--out", str(out), "--candidate-min-score", "0.8", *extra])
+        metas[name] = json.loads(str(np.load(out)["meta"]))["decode"]
+    det = load_spec(default_model_path()).decode
+    assert metas["plain"]["join_threshold"] is None and metas["joined"]["join_threshold"] == 0.2
+    assert metas["plain"]["min_score"] == metas["joined"]["min_score"] == min(0.8, det.min_score)

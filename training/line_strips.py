@@ -5,7 +5,7 @@
 Every frame of ``--data`` (generator shards, or a real-documents folder for
 measuring only) goes through the detector (``--model``, default the shipped
 one); its map is decoded with the line check's candidate bar
-(``--candidate-min-score``), and each candidate is cut out by
+(``--candidate-min-score``) and join threshold (``--candidate-join-threshold``), and each candidate is cut out by
 ``edge_app.line_check.cut_strip``. A candidate matching a link line
 (IoU >= 0.5, ``training.evaluate.match``) is a link (1); one with less than
 ``NEGATIVE_OVERLAP`` of its area on any link line is not (0); the rest, and
@@ -18,14 +18,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
 from edge_app.decode import decode
-from edge_app.line_check import CheckSpec, StripSpec, cut_strips
+from edge_app.line_check import CheckSpec, StripSpec, candidate_decode, cut_strips
 from edge_app.model_spec import default_model_path
 from edge_app.results import quad_covered
 from training.evaluate import EvalItem, ProbFn, match, realdocs_items, synth_items, tflite_prob_fn
@@ -99,6 +99,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, required=True, help=".npz to write")
     ap.add_argument("--model", type=Path, default=None, help="detector .tflite (default: the shipped one)")
     ap.add_argument("--candidate-min-score", type=float, default=CheckSpec.candidate_min_score)
+    ap.add_argument("--candidate-join-threshold", type=float, default=None,
+                    help="join the candidates' pieces at this bar, as a check with this "
+                         "CheckSpec.candidate_join_threshold decodes them (default: no joining)")
     ap.add_argument("--limit", type=int)
     ap.add_argument("--long-side", type=int, default=None,
                     help="the detector's input long side (default: the sidecar's; the frame's own is video's scale)")
@@ -106,7 +109,9 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     model = args.model or default_model_path()
     prob_fn, spec = tflite_prob_fn(model, long_side=args.long_side)
-    dspec = replace(spec.decode, min_score=args.candidate_min_score)
+    # The candidates exactly as the runtime's check will see them.
+    dspec = candidate_decode(spec.decode, CheckSpec(candidate_min_score=args.candidate_min_score,
+                                                    candidate_join_threshold=args.candidate_join_threshold))
     real = (args.data / "labels.jsonl").is_file()
     items = (realdocs_items if real else synth_items)(args.data, args.limit)
     s = collect(items, prob_fn, dspec, spec.output.stride, StripSpec(), total=args.limit)
