@@ -27,6 +27,7 @@ import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from convert.tflite_export import convert_saved_model  # noqa: E402
+from convert.tuning import parse_join  # noqa: E402
 from edge_app.decode import decode  # noqa: E402
 from edge_app.line_check import CheckSpec, LineChecker, StripSpec, candidate_decode, kept  # noqa: E402
 from edge_app.model_spec import default_model_path  # noqa: E402
@@ -59,9 +60,9 @@ def f1_by_rule(items: list[EvalItem], detector: Path, checker: LineChecker, keep
     joins = tuple(joins or (checker.spec.candidate_join_threshold,))
     lowest = {j: candidate_decode(spec.decode, replace(checker.spec, candidate_min_score=min(cands),
                                                        candidate_join_threshold=j)) for j in joins}
-    rules = {(c, j, k, v): replace(checker.spec, candidate_min_score=c, keep=k, veto=v)
-             for c in cands for j in joins for k in keeps for v in vetoes if v <= k}
-    counts = {r: [0, 0, 0] for r in [*rules, MAP_ALONE]}  # tp, fp, fn
+    rules = {j: {(c, j, k, v): replace(checker.spec, candidate_min_score=c, keep=k, veto=v)
+                 for c in cands for k in keeps for v in vetoes if v <= k} for j in joins}
+    counts = {r: [0, 0, 0] for by_join in rules.values() for r in by_join} | {MAP_ALONE: [0, 0, 0]}  # tp, fp, fn
 
     def count(rule: Rule, preds: list, item: EvalItem) -> None:
         found, fp = score_frame(preds, item.links)
@@ -76,9 +77,7 @@ def f1_by_rule(items: list[EvalItem], detector: Path, checker: LineChecker, keep
         for j, dspec in lowest.items():
             dets = decode(prob, dspec, spec.output.stride, mi.scale_x, mi.scale_y)
             p = checker.probs(item.image, [d.quad for d in dets]).tolist()
-            for r, rule in rules.items():
-                if r[1] != j:
-                    continue
+            for r, rule in rules[j].items():
                 low = min(rule.candidate_min_score, sure)
                 count(r, [d.quad for d, pi in zip(dets, p) if d.score >= low and kept(d.score, pi, sure, rule)], item)
     out = {}
@@ -114,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING)
     try:
         cands = tuple(float(c) for c in args.candidate_min_score.split(","))
-        joins = tuple(None if j.strip().lower() == "none" else float(j) for j in args.candidate_join_threshold.split(","))
+        joins = tuple(parse_join(j) for j in args.candidate_join_threshold.split(","))
     except ValueError as exc:
         ap.error(f"--candidate-min-score / --candidate-join-threshold: {exc}")
     strips = Strips.load(args.strips)

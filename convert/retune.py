@@ -23,7 +23,7 @@ from pathlib import Path
 
 from convert.model_card import write_card
 from convert.parity import tflite_serve
-from convert.tuning import accuracy, parity_figures, tune_sidecar, variant_path
+from convert.tuning import accuracy, parity_figures, parse_join, tune_sidecar, variant_path
 from edge_app.errors import ModelError
 from edge_app.model_spec import ModelSpec, load_spec
 from training.evaluate import synth_items
@@ -33,12 +33,10 @@ log = logging.getLogger("convert")
 
 
 def _join(text: str) -> float | None:
-    if text.lower() == "none":
-        return None
     try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"a probability or 'none', not {text!r}") from None
+        return parse_join(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -62,7 +60,7 @@ def main(argv: list[str] | None = None) -> None:
         old = load_spec(args.model)
     except ModelError as exc:
         ap.error(str(exc))
-    variants = list(old.info.get("variants") or {"int8": {}})
+    variants = list(old.info.get("variants") or {})
     paths = {v: variant_path(out, name, v) for v in variants}
     missing = [str(p) for p in paths.values() if not p.is_file()]
     if missing or "fp32" not in paths:

@@ -33,6 +33,16 @@ log = logging.getLogger(__name__)
 Serve = Callable[[np.ndarray], np.ndarray]
 
 
+def parse_join(text: str) -> float | None:
+    """A join threshold as the command lines take it: a probability, or 'none' for no joining."""
+    if text.strip().lower() == "none":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"a join threshold is a probability or 'none', not {text!r}") from None
+
+
 def variant_path(out: Path, name: str, variant: str) -> Path:
     """Where a conversion writes each export: the shipped int8 file, the others in ``variants/``."""
     return out / f"{name}.tflite" if variant == "int8" else out / "variants" / f"{name}_{variant}.tflite"
@@ -89,11 +99,11 @@ def accuracy(model_path: Path, serve: Serve, spec: ModelSpec, data: Path, realdo
     """Detection figures of the int8 model and the float one on both validation
     sets, and the int8 model's worst cases drawn into ``figures``."""
     acc: dict = {}
+    fn, _ = tflite_prob_fn(model_path)
     for name, items_fn in (("synthetic", lambda: synth_items(data)),
                            ("realdocs", (lambda: realdocs_items(realdocs)) if realdocs else None)):
         if items_fn is None:
             continue
-        fn, _ = tflite_prob_fn(model_path)
         r_int8 = evaluate(items_fn(), fn, spec)
         r_float = evaluate(items_fn(), keras_prob_fn(serve, spec), spec)
         acc[name] = {"int8": r_int8.summary(), "float": r_float.summary()}

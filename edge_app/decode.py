@@ -95,7 +95,7 @@ def decode(
 ) -> list[Detection]:
     """Link probability map (H/stride, W/stride) -> detections in frame pixels."""
     on = prob >= spec.threshold
-    joined = spec.join_threshold is not None and spec.join_threshold < spec.threshold
+    joined = spec.joins
     linked = prob >= spec.join_threshold if joined else on
     n, labels, stats, _ = cv2.connectedComponentsWithStats(linked.view(np.uint8), connectivity=8)
     # Every region's area and mean in one pass over the pixels above

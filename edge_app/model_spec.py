@@ -54,6 +54,11 @@ class DecodeSpec:
     # split (median true / decoded height). Decoding only: targets ignore it.
     height_scale: float = 1.0
 
+    @property
+    def joins(self) -> bool:
+        """Whether decoding joins pieces: a join bar at or above the threshold connects nothing new."""
+        return self.join_threshold is not None and self.join_threshold < self.threshold
+
 
 @dataclass(frozen=True)
 class OutputSpec:

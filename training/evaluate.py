@@ -279,9 +279,9 @@ def tune_decode(items: Iterator[EvalItem], prob_fns: dict[int, ProbFn], spec: Mo
                 if ms < thr:
                     continue  # every pixel of a region is >= thr, so its mean is too
                 for join in join_thresholds:
-                    if join is not None and join >= thr:
-                        continue  # joins nothing: the same as None
                     s = replace(spec, decode=replace(spec.decode, threshold=thr, min_score=ms, join_threshold=join))
+                    if join is not None and not s.decode.joins:
+                        continue  # joins nothing: the same as None
                     res = evaluate(iter(kept), lambda img, m=maps[ls]: m[id(img)], s, n_worst=0, progress=False)
                     grid.append({"long_side": ls, "threshold": thr, "min_score": ms, "join_threshold": join,
                                  "precision": round(res.precision, 4), "recall": round(res.recall, 4),
