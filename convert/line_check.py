@@ -7,13 +7,14 @@ The representative strips come from ``--strips`` (``training.line_strips``).
 The classifier's bars (``CheckSpec.keep`` and ``veto``) are chosen for detection F1 on the
 tuning frames (``--tune``), with the detector (``--detector``, default the
 shipped one) decoding at the candidate bar, and with them, when several are
-given, the candidate bar and join threshold; the sidecar records them, the
-figures and the command.
+given, the candidate bar, join threshold and wrap bar (``CheckSpec.wrap_keep``);
+the sidecar records them, the figures and the command.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import os
@@ -29,8 +30,9 @@ from tqdm import tqdm  # noqa: E402
 from convert.tflite_export import convert_saved_model  # noqa: E402
 from convert.tuning import parse_join  # noqa: E402
 from edge_app.decode import decode  # noqa: E402
-from edge_app.line_check import CheckSpec, LineChecker, StripSpec, candidate_decode, kept  # noqa: E402
+from edge_app.line_check import CheckSpec, LineChecker, StripSpec, candidate_decode, kept_lines  # noqa: E402
 from edge_app.model_spec import default_model_path  # noqa: E402
+from edge_app.wraps import Wraps  # noqa: E402
 from training.evaluate import EvalItem, score_frame, tflite_prob_fn, tuning_items  # noqa: E402
 from training.line_strips import Strips  # noqa: E402
 
@@ -38,30 +40,33 @@ log = logging.getLogger(__name__)
 
 KEEP_GRID = tuple(round(k, 2) for k in np.arange(0.1, 0.96, 0.05)) + (0.97, 0.98, 0.99)
 VETO_GRID = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
-# (candidate bar, candidate join threshold, keep, veto). No check at all: a keep
-# bar no probability reaches and no veto, over the detector's own decoding (its
-# min_score and join threshold): the baseline the check must beat.
-MAP_ALONE = (0.0, None, 2.0, 0.0)
+# (candidate bar, candidate join threshold, keep, veto, wrap keep). No check at
+# all: a keep bar no probability reaches and no veto, over the detector's own
+# decoding (its min_score and join threshold): the baseline the check must beat.
+MAP_ALONE = (0.0, None, 2.0, 0.0, None)
 
-Rule = tuple[float, float | None, float, float]
+Rule = tuple[float, float | None, float, float, float | None]
 
 
 def f1_by_rule(items: list[EvalItem], detector: Path, checker: LineChecker, keeps: tuple[float, ...] = KEEP_GRID,
                vetoes: tuple[float, ...] = VETO_GRID, cands: tuple[float, ...] | None = None,
-               joins: tuple[float | None, ...] | None = None) -> dict[Rule, tuple[float, float, float]]:
+               joins: tuple[float | None, ...] | None = None,
+               wraps: tuple[float | None, ...] | None = None) -> dict[Rule, tuple[float, float, float]]:
     """Detection (precision, recall, F1) on ``items`` for each (candidate bar,
-    join threshold, keep, veto) with veto <= keep, and for ``MAP_ALONE``.
-    ``cands`` / ``joins``: the candidate bars and join thresholds to try
-    (default the checker's own); each frame is decoded once per join
-    threshold, at the lowest bar, since a higher bar only drops whole regions."""
+    join threshold, keep, veto, wrap keep) with veto <= keep, and for ``MAP_ALONE``.
+    ``cands`` / ``joins`` / ``wraps``: the candidate bars, join thresholds and
+    wrap bars (``CheckSpec.wrap_keep``) to try (default the checker's own);
+    each frame is decoded once per join threshold, at the lowest bar, since a
+    higher bar only drops whole regions."""
     prob_fn, spec = tflite_prob_fn(detector)
     sure = spec.decode.min_score
     cands = tuple(cands or (checker.spec.candidate_min_score,))
     joins = tuple(joins or (checker.spec.candidate_join_threshold,))
+    wraps = tuple(wraps or (checker.spec.wrap_keep,))
     lowest = {j: candidate_decode(spec.decode, replace(checker.spec, candidate_min_score=min(cands),
                                                        candidate_join_threshold=j)) for j in joins}
-    rules = {j: {(c, j, k, v): replace(checker.spec, candidate_min_score=c, keep=k, veto=v)
-                 for c in cands for k in keeps for v in vetoes if v <= k} for j in joins}
+    rules = {j: {(c, j, k, v, w): replace(checker.spec, candidate_min_score=c, keep=k, veto=v, wrap_keep=w)
+                 for c in cands for k in keeps for v in vetoes if v <= k for w in wraps} for j in joins}
     counts = {r: [0, 0, 0] for by_join in rules.values() for r in by_join} | {MAP_ALONE: [0, 0, 0]}  # tp, fp, fn
 
     def count(rule: Rule, preds: list, item: EvalItem) -> None:
@@ -77,9 +82,15 @@ def f1_by_rule(items: list[EvalItem], detector: Path, checker: LineChecker, keep
         for j, dspec in lowest.items():
             dets = decode(prob, dspec, spec.output.stride, mi.scale_x, mi.scale_y)
             p = checker.probs(item.image, [d.quad for d in dets]).tolist()
+            # Which candidate continues which, worked out once per frame for every rule.
+            wraps = Wraps(item.image, [d.quad for d in dets])
+            continues = functools.cache(wraps.continues)
             for r, rule in rules[j].items():
                 low = min(rule.candidate_min_score, sure)
-                count(r, [d.quad for d, pi in zip(dets, p) if d.score >= low and kept(d.score, pi, sure, rule)], item)
+                ids = [i for i, d in enumerate(dets) if d.score >= low]
+                flags = kept_lines([dets[i].score for i in ids], [p[i] for i in ids], sure, rule,
+                                   lambda a, b, ids=ids: continues(ids[a], ids[b]))
+                count(r, [dets[i].quad for i, f in zip(ids, flags) if f], item)
     out = {}
     for k, (tp, fp, fn) in counts.items():
         pr, rc = tp / max(1, tp + fp), tp / max(1, tp + fn)
@@ -107,6 +118,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--candidate-join-threshold", type=str, default="none",
                     help="the candidates' join threshold (DecodeSpec.join_threshold), 'none' for no joining; "
                          "several (comma-separated): chosen too")
+    ap.add_argument("--wrap-keep", type=str, default="none",
+                    help="the classifier probability the rest of a wrapped link under a kept line needs "
+                         "(CheckSpec.wrap_keep), 'none' for no such rule; several (comma-separated): chosen too")
     ap.add_argument("--out", type=Path, required=True, help=".tflite to write (and its .json)")
     ap.add_argument("--train-dir", type=Path, help="training run folder, for its settings")
     args = ap.parse_args(argv)
@@ -114,8 +128,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         cands = tuple(float(c) for c in args.candidate_min_score.split(","))
         joins = tuple(parse_join(j) for j in args.candidate_join_threshold.split(","))
+        wraps = tuple(parse_join(w, "wrap bar") for w in args.wrap_keep.split(","))
     except ValueError as exc:
-        ap.error(f"--candidate-min-score / --candidate-join-threshold: {exc}")
+        ap.error(f"--candidate-min-score / --candidate-join-threshold / --wrap-keep: {exc}")
     strips = Strips.load(args.strips)
     rng = np.random.default_rng(0)
     pick = rng.choice(len(strips.labels), size=min(300, len(strips.labels)), replace=False)
@@ -136,28 +151,33 @@ def main(argv: list[str] | None = None) -> None:
     detector = args.detector or default_model_path()
     checker = LineChecker(args.out)
     items = list(tuning_items(args.tune, args.tune_limit))
-    grid = f1_by_rule(items, detector, checker, cands=cands, joins=joins)
+    grid = f1_by_rule(items, detector, checker, cands=cands, joins=joins, wraps=wraps)
     alone = grid.pop(MAP_ALONE)
     # Of equal F1, the highest candidate bar: fewer strips to cut out and classify.
-    (cand, join, keep, veto), (p, r, f1) = max(grid.items(), key=lambda kv: (kv[1][2], kv[0][0]))
+    (cand, join, keep, veto, wrap), (p, r, f1) = max(grid.items(), key=lambda kv: (kv[1][2], kv[0][0]))
     print(f"map alone: tuning P {alone[0]:.3f} R {alone[1]:.3f} F1 {alone[2]:.3f}")
-    best = {(c, j): max(((rule, m) for rule, m in grid.items() if rule[:2] == (c, j)), key=lambda kv: kv[1][2])
-            for c in cands for j in joins}
-    for (c, j), ((*_, k, v), m) in best.items():
-        print(f"candidate bar {c}, join {j}: best keep {k}, veto {v}: tuning P {m[0]:.3f} R {m[1]:.3f} F1 {m[2]:.3f}")
-    print(f"chosen: candidate bar {cand}, join {join}, keep {keep}, veto {veto}: tuning P {p:.3f} R {r:.3f} "
-          f"F1 {f1:.3f} ({len(items)} frames)")
+    best = {(c, j, w): max(((rule, m) for rule, m in grid.items() if (rule[0], rule[1], rule[4]) == (c, j, w)),
+                           key=lambda kv: kv[1][2])
+            for c in cands for j in joins for w in wraps}
+    for (c, j, w), ((_, _, k, v, _), m) in best.items():
+        print(f"candidate bar {c}, join {j}, wrap bar {w}: best keep {k}, veto {v}: "
+              f"tuning P {m[0]:.3f} R {m[1]:.3f} F1 {m[2]:.3f}")
+    print(f"chosen: candidate bar {cand}, join {join}, keep {keep}, veto {veto}, wrap bar {wrap}: "
+          f"tuning P {p:.3f} R {r:.3f} F1 {f1:.3f} ({len(items)} frames)")
     spec = replace(spec, candidate_min_score=float(cand), candidate_join_threshold=join, keep=float(keep),
-                   veto=float(veto), info={**info, "size_bytes": len(data), "tuning": {
+                   veto=float(veto), wrap_keep=wrap, info={**info, "size_bytes": len(data), "tuning": {
                        "frames": len(items), "detector": _shown(detector), "precision": round(p, 4),
                        "recall": round(r, 4), "f1": round(f1, 4), "map_alone": [round(x, 4) for x in alone],
-                       # The grid's best rule per candidate bar and join threshold: the whole grid is
-                       # thousands of rules.
-                       "best_by_candidate": [{"candidate_min_score": c, "join_threshold": j, "keep": k, "veto": v,
-                                              "precision": round(m[0], 4), "recall": round(m[1], 4),
-                                              "f1": round(m[2], 4)} for (c, j), ((*_, k, v), m) in best.items()]}})
+                       # The grid's best rule per candidate bar, join threshold and wrap bar: the whole
+                       # grid is thousands of rules.
+                       "best_by_candidate": [{"candidate_min_score": c, "join_threshold": j, "wrap_keep": w,
+                                              "keep": k, "veto": v, "precision": round(m[0], 4),
+                                              "recall": round(m[1], 4), "f1": round(m[2], 4)}
+                                             for (c, j, w), ((_, _, k, v, _), m) in best.items()]}})
     spec.save(args.out.with_suffix(".json"))
-    print(f"{args.out}: {len(data) / 1024:.0f} KB, candidate bar {cand}, join {join}, keep {keep}, veto {veto}")
+    print(f"{args.out}: {len(data) / 1024:.0f} KB, candidate bar {cand}, join {join}, keep {keep}, veto {veto}, "
+          f"wrap bar {wrap}")
+
 
 if __name__ == "__main__":
     main()

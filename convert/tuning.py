@@ -33,14 +33,15 @@ log = logging.getLogger(__name__)
 Serve = Callable[[np.ndarray], np.ndarray]
 
 
-def parse_join(text: str) -> float | None:
-    """A join threshold as the command lines take it: a probability, or 'none' for no joining."""
+def parse_join(text: str, what: str = "join threshold") -> float | None:
+    """A join threshold (or another bar that can be off: ``what``) as the command
+    lines take it: a probability, or 'none' for none."""
     if text.strip().lower() == "none":
         return None
     try:
         return float(text)
     except ValueError:
-        raise ValueError(f"a join threshold is a probability or 'none', not {text!r}") from None
+        raise ValueError(f"a {what} is a probability or 'none', not {text!r}") from None
 
 
 def variant_path(out: Path, name: str, variant: str) -> Path:

@@ -9,7 +9,9 @@ whole line (scheme, dots, slashes). The detector then decodes with a lower bar (
 pieces joined at ``CheckSpec.candidate_join_threshold``) and keeps a doubtful
 candidate if the classifier is sure of it (``CheckSpec.keep``), and one the
 map alone is sure of (``DecodeSpec.min_score``) unless the classifier clearly
-says no (``CheckSpec.veto``): ``kept``.
+says no (``CheckSpec.veto``): ``kept``. The rest of a wrapped link, placed as
+one on the line below a kept line, needs less (``CheckSpec.wrap_keep``,
+``edge_app.wraps``): ``kept_lines``.
 
 A model is ``<stem>.tflite`` plus ``<stem>.json``, like the detector's; the
 strip rule (``cut_strip``) is the one definition training and runtime share.
@@ -21,7 +23,7 @@ import json
 import logging
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import cv2
 import numpy as np
@@ -31,6 +33,7 @@ from edge_app.litert import open_interpreter
 from edge_app.model_spec import MODELS_DIR, DecodeSpec
 from edge_app.preprocess import to_gray
 from edge_app.results import Detection, quad_axes, quad_size
+from edge_app.wraps import Wraps, with_wraps
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +69,11 @@ class CheckSpec:
     # only on a clear no (a short wrapped piece such as ``2ee1.us/`` at a
     # line's end looks doubtful to the classifier, and without it the link is lost).
     veto: float = 0.0
+    # The classifier probability a doubtful candidate needs when it lies as
+    # the rest of a wrapped link under a kept line (``edge_app.wraps``: the
+    # classifier sees no scheme or host in it). None: no such rule (sidecars
+    # tuned before it).
+    wrap_keep: float | None = None
     info: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -89,6 +97,18 @@ def kept(score: float, prob: float | None, sure: float, spec: CheckSpec) -> bool
     if not needs_check(score, sure, spec):
         return True
     return prob is not None and prob >= (spec.veto if score >= sure else spec.keep)
+
+
+def kept_lines(scores: list[float], probs: list[float | None], sure: float, spec: CheckSpec,
+               continues: Callable[[int, int], bool]) -> list[bool]:
+    """The rule over one frame's candidates: ``kept`` for each, then the rest of
+    a wrapped link whose line above is kept, at ``spec.wrap_keep``.
+    ``continues(upper, lower)``: ``wraps.Wraps.continues`` for these candidates."""
+    flags = [kept(s, p, sure, spec) for s, p in zip(scores, probs)]
+    if spec.wrap_keep is None:
+        return flags
+    eligible = [not f and p is not None and p >= spec.wrap_keep for f, p in zip(flags, probs)]
+    return with_wraps(flags, eligible, continues)
 
 
 def needs_check(score: float, sure: float, spec: CheckSpec) -> bool:
@@ -277,4 +297,6 @@ class LineChecker:
         probs_of = self.probs_in_video if video else self.probs
         probs: dict[int, float] = dict(zip(asked, probs_of(frame, [dets[i].quad for i in asked]).tolist())) \
             if asked else {}
-        return [d for i, d in enumerate(dets) if kept(d.score, probs.get(i), sure, self.spec)]
+        flags = kept_lines([d.score for d in dets], [probs.get(i) for i in range(len(dets))], sure, self.spec,
+                           Wraps(frame, [d.quad for d in dets]).continues)
+        return [d for d, f in zip(dets, flags) if f]

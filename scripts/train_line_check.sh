@@ -20,6 +20,6 @@ python3 -m training.line_strips --data data/pdftune --out data/strips/pdftune.np
 python3 -m training.line_check_model --train data/strips/train.npz,data/strips/pdf.npz,data/strips/pdf2.npz --val data/strips/tune.npz,data/strips/pdftune.npz \
   --out runs/check --epochs 8
 python3 -m convert.line_check --saved-model runs/check/saved_model --strips data/strips/tune.npz \
-  --tune data/synth_cam/tune,data/pdftune --candidate-min-score 0.75,0.8,0.85 --candidate-join-threshold none,0.3,0.2 --out models/line_check.tflite --train-dir runs/check
+  --tune data/synth_cam/tune,data/pdftune --candidate-min-score 0.75,0.8,0.85 --candidate-join-threshold none,0.3,0.2 --wrap-keep none,0,0.05,0.2 --out models/line_check.tflite --train-dir runs/check
 # The web's copy (TF.js graph model, checked against the SavedModel in Node.js where it is installed).
 python3 -m convert.tfjs_export runs/check/saved_model models/tfjs_line_check

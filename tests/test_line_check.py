@@ -239,20 +239,23 @@ def test_bar_choice_sees_more_lines_kept_at_a_lower_bar(tiny_check):
     own = load_spec(default_model_path()).decode.join_threshold  # the detector's own joining
     joins = (None, own) if own is not None else (None, 0.2)
     grid = f1_by_rule(items, default_model_path(), checker, keeps=(0.0, 1.01), vetoes=(0.0, 1.01),
-                      cands=(0.75, 0.85), joins=joins)
+                      cands=(0.75, 0.85), joins=joins, wraps=(None, 0.0))
     # a veto never above keep
-    assert set(grid) == {(c, j, k, v) for c in (0.75, 0.85) for j in joins
+    assert set(grid) == {(c, j, k, v, w) for c in (0.75, 0.85) for j in joins for w in (None, 0.0)
                          for k, v in [(0.0, 0.0), (1.01, 0.0), (1.01, 1.01)]} | {MAP_ALONE}
     for j in joins:
-        (p_all, r_all, _), (p_sure, r_sure, _) = grid[(0.75, j, 0.0, 0.0)], grid[(0.75, j, 1.01, 0.0)]
-        assert grid[(0.75, j, 1.01, 1.01)][1] == 0  # nothing passes a bar over 1 when every line is checked
-        assert grid[(0.75, j, 1.01, 0.0)] == grid[(0.85, j, 1.01, 0.0)]  # both: the sure lines only
+        (p_all, r_all, _), (p_sure, r_sure, _) = grid[(0.75, j, 0.0, 0.0, None)], grid[(0.75, j, 1.01, 0.0, None)]
+        assert grid[(0.75, j, 1.01, 1.01, None)][1] == 0  # nothing passes a bar over 1 when every line is checked
+        assert grid[(0.75, j, 1.01, 0.0, None)] == grid[(0.85, j, 1.01, 0.0, None)]  # both: the sure lines only
         assert r_all >= r_sure  # every candidate kept vs the sure ones only
-        assert r_all >= grid[(0.85, j, 0.0, 0.0)][1]  # a lower candidate bar lets more lines in
+        assert r_all >= grid[(0.85, j, 0.0, 0.0, None)][1]  # a lower candidate bar lets more lines in
         assert 0 <= p_all <= 1 and 0 <= p_sure <= 1 and r_sure > 0
+        # Wrapped rests only add lines to what the other bars keep; with everything kept, nothing.
+        assert grid[(0.75, j, 1.01, 0.0, 0.0)][1] >= r_sure
+        assert grid[(0.75, j, 0.0, 0.0, 0.0)] == grid[(0.75, j, 0.0, 0.0, None)]
     # The map alone is the detector's own decoding: the sure lines, joined as the detector joins.
     if own is not None:
-        assert grid[MAP_ALONE] == grid[(0.75, own, 1.01, 0.0)]
+        assert grid[MAP_ALONE] == grid[(0.75, own, 1.01, 0.0, None)]
 
 
 def test_candidates_are_joined_as_the_check_says() -> None:
@@ -296,3 +299,30 @@ def test_training_strips_are_cut_from_the_candidates_the_check_will_see(tmp_path
     det = load_spec(default_model_path()).decode
     assert metas["plain"]["join_threshold"] is None and metas["joined"]["join_threshold"] == 0.2
     assert metas["plain"]["min_score"] == metas["joined"]["min_score"] == min(0.8, det.min_score)
+
+
+@pytest.mark.slow
+def test_keep_lets_the_rest_of_a_wrapped_link_in_below_a_kept_line(tiny_check):
+    lines = ["The manual is online at https://example.org/docs/", "guide/index.html for everyone who"]
+    page = np.full((200, 760), 240, np.uint8)
+    font, scale, thick = cv2.FONT_HERSHEY_SIMPLEX, 0.8, 2
+    for row, text in enumerate(lines):
+        cv2.putText(page, text, (40, 60 + 36 * row), font, scale, 20, thick, cv2.LINE_AA)
+
+    def quad(row: int, start: int, stop: int) -> np.ndarray:
+        x0 = 40 + (cv2.getTextSize(lines[row][:start], font, scale, thick)[0][0] if start else 0)
+        x1 = 40 + cv2.getTextSize(lines[row][:stop], font, scale, thick)[0][0]
+        y = 60 + 36 * row
+        return np.array([[x0, y - 22], [x1, y - 22], [x1, y + 6], [x0, y + 6]], np.float32)
+
+    link = Detection(quad=quad(0, lines[0].index("https"), len(lines[0])), score=0.95)
+    rest = Detection(quad=quad(1, 0, len("guide/index.html")), score=0.8)
+    words = Detection(quad=quad(1, lines[1].index("everyone"), len(lines[1])), score=0.8)
+    checker = LineChecker(tiny_check, threads=1)
+    # No doubtful line passes the classifier's bar; only the wrap rule can let one in.
+    checker.spec = replace(checker.spec, keep=1.01, veto=0.0, wrap_keep=None)
+    assert checker.keep(page, [link, rest, words], sure=0.9) == [link]
+    checker.spec = replace(checker.spec, wrap_keep=0.0)
+    assert checker.keep(page, [link, rest, words], sure=0.9) == [link, rest]
+    checker.spec = replace(checker.spec, wrap_keep=1.01)
+    assert checker.keep(page, [link, rest, words], sure=0.9) == [link]
