@@ -83,8 +83,7 @@ def f1_by_rule(items: list[EvalItem], detector: Path, checker: LineChecker, keep
             dets = decode(prob, dspec, spec.output.stride, mi.scale_x, mi.scale_y)
             p = checker.probs(item.image, [d.quad for d in dets]).tolist()
             # Which candidate continues which, worked out once per frame for every rule.
-            wraps = Wraps(item.image, [d.quad for d in dets])
-            continues = functools.cache(wraps.continues)
+            continues = functools.cache(Wraps(item.image, [d.quad for d in dets]).continues)
             for r, rule in rules[j].items():
                 low = min(rule.candidate_min_score, sure)
                 ids = [i for i, d in enumerate(dets) if d.score >= low]

@@ -26,6 +26,8 @@ from edge_app.tracking import TrackerSettings, is_below
 
 @dataclass(frozen=True)
 class WrapRule:
+    """Where the rest of a wrapped link lies, and what "the printed line ends here" means."""
+
     # Where the next line lies: the tracker's rule for a wrapped link's lines.
     lines: TrackerSettings = field(default_factory=TrackerSettings)
     # "Blank" beside a line: the stretch from ``blank_reach[0]`` to
