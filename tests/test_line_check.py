@@ -193,14 +193,39 @@ def test_corrupt_check_model_is_a_model_error(tmp_path):
         LineChecker(tmp_path / "missing.tflite")
 
 
+LINKS = ["https://www.example.org/docs", "www.debian.org/doc/", "http://bit.ly/3xYz9", "https://gnu.org/software/",
+         "http://kernel.org/doc/html/latest", "www.python.org/downloads", "https://ctan.org/pkg/hyperref",
+         "http://w3.org/TR/html5/", "https://www.r-project.org/", "ftp://ftp.debian.org/debian/"]
+TEXT = ["The quick brown fox jumps", "over the lazy dog, and then", "Chapter 4. Compatibility",
+        "which we have seen before in", "is the first of these results", "Table 2 gives the values for",
+        "and so on until the end of", "More details are given below.", "In this section we describe",
+        "they could not have known it"]
+
+
+def _printed(text: str, font: str, size: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """A gray page with ``text`` on one line in the TrueType ``font``, and its quad."""
+    from PIL import Image, ImageDraw, ImageFont
+    img = Image.new("L", (900, 160), 235)
+    draw, face = ImageDraw.Draw(img), ImageFont.truetype(font, size)
+    draw.text((40, 60), text, font=face, fill=25)
+    x0, y0, x1, y1 = draw.textbbox((40, 60), text, font=face)
+    return np.array(img), [np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32)]
+
+
 @pytest.mark.skipif(not default_check_path().is_file(), reason="no shipped line check")
 def test_shipped_check_tells_link_lines_from_text_lines():
+    from training.fonts import discover_fonts
+    fonts = sorted(f.regular.path for f in discover_fonts())[:8]
+    if not fonts:
+        pytest.skip("no typefaces installed (scripts/setup-system.sh)")
     checker = LineChecker()
-    links = ["https://www.example.org/docs", "www.debian.org/doc/", "http://bit.ly/3xYz9"]
-    text = ["The quick brown fox jumps", "over the lazy dog, and then", "Chapter 4. Compatibility"]
-    p_link = [checker.probs(*_one(t))[0] for t in links]
-    p_text = [checker.probs(*_one(t))[0] for t in text]
-    assert min(p_link) > max(p_text), (p_link, p_text)
+    p_link = np.array([checker.probs(*_printed(t, f, s))[0] for f in fonts for t in LINKS for s in (18, 26)])
+    p_text = np.array([checker.probs(*_printed(t, f, s))[0] for f in fonts for t in TEXT for s in (18, 26)])
+    # How often a link line outranks a text line (ROC AUC) on such isolated lines:
+    # the twelfth session's 41k-parameter check 0.86, the thirteenth's wider one 0.96.
+    auc = ((p_link[:, None] > p_text[None]) + 0.5 * (p_link[:, None] == p_text[None])).mean()
+    assert auc >= 0.85, (auc, p_link.mean(), p_text.mean())
+    assert np.median(p_link) > 0.5 > np.median(p_text)
 
 
 def _one(text: str) -> tuple[np.ndarray, list[np.ndarray]]:

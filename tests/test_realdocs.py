@@ -102,6 +102,10 @@ def test_build_writes_what_the_evaluator_reads(built):
         assert len(item.links) == len(row["links"])
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["report"]["images"] == 6 and manifest["seed"] == 1
+    # A set built this way can also be a tuning split, pooled with synthetic ones.
+    from training.evaluate import tuning_items
+    pooled = list(tuning_items(f"{out},{out}", limit=2))
+    assert [it.name for it in pooled] == [it.name for it in items[:2]] * 2
 
 
 def test_labels_are_the_printed_urls(built):

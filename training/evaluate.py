@@ -85,10 +85,14 @@ def synth_items(folder: Path, limit: int | None = None) -> Iterator[EvalItem]:
 
 def tuning_items(folders: str | Path, limit: int | None = None) -> Iterator[EvalItem]:
     """The tuning splits of ``folders`` ("a,b": e.g. the synthetic one and
-    real typography from ``training.pdfpages --split tune``), ``limit`` images
-    from each, one after the other: thresholds are chosen on their pooled F1."""
+    real typography from ``training.pdfpages --split tune``; a folder with a
+    ``labels.jsonl`` is read as ``training.realdocs`` builds them), ``limit``
+    images from each, one after the other: thresholds are chosen on their pooled F1."""
     for folder in split_folders(folders):
-        yield from synth_items(folder, limit)
+        if (Path(folder) / "labels.jsonl").is_file():
+            yield from realdocs_items(Path(folder), limit)
+        else:
+            yield from synth_items(folder, limit)
 
 
 def realdocs_items(folder: Path, limit: int | None = None) -> Iterator[EvalItem]:
