@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from convert.tflite_export import convert_saved_model  # noqa: E402
-from convert.tuning import parse_join  # noqa: E402
+from convert.tuning import parse_optional_bar  # noqa: E402
 from edge_app.decode import decode  # noqa: E402
 from edge_app.line_check import CheckSpec, LineChecker, StripSpec, candidate_decode, kept_lines  # noqa: E402
 from edge_app.model_spec import default_model_path  # noqa: E402
@@ -69,27 +69,39 @@ def f1_by_rule(items: list[EvalItem], detector: Path, checker: LineChecker, keep
                  for c in cands for k in keeps for v in vetoes if v <= k for w in wraps} for j in joins}
     counts = {r: [0, 0, 0] for by_join in rules.values() for r in by_join} | {MAP_ALONE: [0, 0, 0]}  # tp, fp, fn
 
-    def count(rule: Rule, preds: list, item: EvalItem) -> None:
-        found, fp = score_frame(preds, item.links)
+    def count(rule: Rule, scored: tuple[int, int, int]) -> None:
         c = counts[rule]
-        c[0] += sum(found.values())
-        c[1] += fp
-        c[2] += len(found) - sum(found.values())
+        for k in range(3):
+            c[k] += scored[k]
+
+    def score(preds: list, item: EvalItem) -> tuple[int, int, int]:
+        found, fp = score_frame(preds, item.links)
+        tp = sum(found.values())
+        return tp, fp, len(found) - tp
 
     for item in tqdm(items, desc="choose bar"):
         prob, mi = prob_fn(item.image)
-        count(MAP_ALONE, [d.quad for d in decode(prob, spec.decode, spec.output.stride, mi.scale_x, mi.scale_y)], item)
+        count(MAP_ALONE, score([d.quad for d in decode(prob, spec.decode, spec.output.stride, mi.scale_x,
+                                                        mi.scale_y)], item))
         for j, dspec in lowest.items():
             dets = decode(prob, dspec, spec.output.stride, mi.scale_x, mi.scale_y)
             p = checker.probs(item.image, [d.quad for d in dets]).tolist()
-            # Which candidate continues which, worked out once per frame for every rule.
+            # Once per frame for every rule: which candidate continues which, the
+            # candidates at each bar, and the score of each set of kept lines (most
+            # rules keep one of a few sets).
             continues = functools.cache(Wraps(item.image, [d.quad for d in dets]).continues)
+            at_bar = {}
+            for c in cands:
+                ids = [i for i, d in enumerate(dets) if d.score >= min(c, sure)]
+                at_bar[c] = (ids, [dets[i].score for i in ids], [p[i] for i in ids],
+                             lambda a, b, ids=ids: continues(ids[a], ids[b]))
+            scored: dict[tuple[int, ...], tuple[int, int, int]] = {}
             for r, rule in rules[j].items():
-                low = min(rule.candidate_min_score, sure)
-                ids = [i for i, d in enumerate(dets) if d.score >= low]
-                flags = kept_lines([dets[i].score for i in ids], [p[i] for i in ids], sure, rule,
-                                   lambda a, b, ids=ids: continues(ids[a], ids[b]))
-                count(r, [dets[i].quad for i, f in zip(ids, flags) if f], item)
+                ids, scores, probs, cont = at_bar[rule.candidate_min_score]
+                keep = tuple(i for i, f in zip(ids, kept_lines(scores, probs, sure, rule, cont)) if f)
+                if keep not in scored:
+                    scored[keep] = score([dets[i].quad for i in keep], item)
+                count(r, scored[keep])
     out = {}
     for k, (tp, fp, fn) in counts.items():
         pr, rc = tp / max(1, tp + fp), tp / max(1, tp + fn)
@@ -126,8 +138,8 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING)
     try:
         cands = tuple(float(c) for c in args.candidate_min_score.split(","))
-        joins = tuple(parse_join(j) for j in args.candidate_join_threshold.split(","))
-        wraps = tuple(parse_join(w, "wrap bar") for w in args.wrap_keep.split(","))
+        joins = tuple(parse_optional_bar(j) for j in args.candidate_join_threshold.split(","))
+        wraps = tuple(parse_optional_bar(w, "wrap bar") for w in args.wrap_keep.split(","))
     except ValueError as exc:
         ap.error(f"--candidate-min-score / --candidate-join-threshold / --wrap-keep: {exc}")
     strips = Strips.load(args.strips)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from convert.model_card import write_card
 from convert.parity import tflite_serve
-from convert.tuning import accuracy, parity_figures, parse_join, tune_sidecar, variant_path
+from convert.tuning import accuracy, parity_figures, parse_optional_bar, tune_sidecar, variant_path
 from edge_app.errors import ModelError
 from edge_app.model_spec import ModelSpec, load_spec
 from training.evaluate import synth_items
@@ -34,7 +34,7 @@ log = logging.getLogger("convert")
 
 def _join(text: str) -> float | None:
     try:
-        return parse_join(text)
+        return parse_optional_bar(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 

@@ -33,9 +33,9 @@ log = logging.getLogger(__name__)
 Serve = Callable[[np.ndarray], np.ndarray]
 
 
-def parse_join(text: str, what: str = "join threshold") -> float | None:
-    """A join threshold (or another bar that can be off: ``what``) as the command
-    lines take it: a probability, or 'none' for none."""
+def parse_optional_bar(text: str, what: str = "join threshold") -> float | None:
+    """A bar that can be off (a join threshold, the line check's wrap bar: ``what``)
+    as the command lines take it: a probability, or 'none' for off."""
     if text.strip().lower() == "none":
         return None
     try:

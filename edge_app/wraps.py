@@ -37,12 +37,10 @@ class WrapRule:
     blank_ratio: float = 0.4
 
 
-def _sample(gray: np.ndarray, quad: np.ndarray, start: float, stop: float) -> np.ndarray:
-    """Brightness along ``quad``'s line from ``start`` to ``stop`` (pixels from its centre), across its middle."""
-    q = np.asarray(quad, np.float32).reshape(4, 2)
-    along, across = quad_axes(q)
-    h = max(quad_size(q)[1], 1.0)
-    centre = q.mean(axis=0)
+def _sample(gray: np.ndarray, centre: np.ndarray, along: np.ndarray, across: np.ndarray, h: float,
+            start: float, stop: float) -> np.ndarray:
+    """Brightness along a line (centre, unit axes, height ``h``) from ``start`` to
+    ``stop`` pixels from its centre, across its middle."""
     step = max(h / 8, 0.5)
     t, s = np.meshgrid(np.arange(start, stop, step, dtype=np.float32),
                        np.arange(-0.35 * h, 0.35 * h, step, dtype=np.float32))
@@ -54,11 +52,14 @@ def _sample(gray: np.ndarray, quad: np.ndarray, start: float, stop: float) -> np
 
 def blank_beside(gray: np.ndarray, quad: np.ndarray, side: int, rule: WrapRule = WrapRule()) -> bool:
     """Is the printed line over after ``quad`` (side +1) or before it (side -1)?"""
-    length, h = quad_size(quad)
-    half, h = length / 2, max(h, 1.0)
-    ink = float(_sample(gray, quad, -half, half).std())
+    q = np.asarray(quad, np.float32).reshape(4, 2)
+    along, across = quad_axes(q)
+    length, h = quad_size(q)
+    line = (q.mean(axis=0), along, across, max(h, 1.0))
+    half, h = length / 2, line[3]
+    ink = float(_sample(gray, *line, -half, half).std())
     near, far = half + rule.blank_reach[0] * h, half + rule.blank_reach[1] * h
-    beside = _sample(gray, quad, near, far) if side > 0 else _sample(gray, quad, -far, -near)
+    beside = _sample(gray, *line, near, far) if side > 0 else _sample(gray, *line, -far, -near)
     return float(beside.std()) < rule.blank_ratio * max(ink, 1.0)
 
 

@@ -328,18 +328,9 @@ def test_training_strips_are_cut_from_the_candidates_the_check_will_see(tmp_path
 
 @pytest.mark.slow
 def test_keep_lets_the_rest_of_a_wrapped_link_in_below_a_kept_line(tiny_check):
+    from printed_lines import printed_lines
     lines = ["The manual is online at https://example.org/docs/", "guide/index.html for everyone who"]
-    page = np.full((200, 760), 240, np.uint8)
-    font, scale, thick = cv2.FONT_HERSHEY_SIMPLEX, 0.8, 2
-    for row, text in enumerate(lines):
-        cv2.putText(page, text, (40, 60 + 36 * row), font, scale, 20, thick, cv2.LINE_AA)
-
-    def quad(row: int, start: int, stop: int) -> np.ndarray:
-        x0 = 40 + (cv2.getTextSize(lines[row][:start], font, scale, thick)[0][0] if start else 0)
-        x1 = 40 + cv2.getTextSize(lines[row][:stop], font, scale, thick)[0][0]
-        y = 60 + 36 * row
-        return np.array([[x0, y - 22], [x1, y - 22], [x1, y + 6], [x0, y + 6]], np.float32)
-
+    page, quad = printed_lines(lines)
     link = Detection(quad=quad(0, lines[0].index("https"), len(lines[0])), score=0.95)
     rest = Detection(quad=quad(1, 0, len("guide/index.html")), score=0.8)
     words = Detection(quad=quad(1, lines[1].index("everyone"), len(lines[1])), score=0.8)

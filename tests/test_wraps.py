@@ -5,35 +5,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from printed_lines import LEADING, printed_lines
 
 from edge_app.line_check import CheckSpec, kept_lines
 from edge_app.wraps import Wraps, with_wraps
-
-FONT, SCALE, THICK = cv2.FONT_HERSHEY_SIMPLEX, 0.8, 2
-LEFT, TOP, LEADING = 40, 60, 36
-
-
-def _page(lines: list[str], angle: float = 0.0) -> tuple[np.ndarray, callable]:
-    """A gray page with ``lines`` printed from the left margin, turned by
-    ``angle`` degrees, and a function giving the quad of characters
-    [start, stop) of line ``row``."""
-    page = np.full((400, 760), 240, np.uint8)
-    for row, text in enumerate(lines):
-        cv2.putText(page, text, (LEFT, TOP + row * LEADING), FONT, SCALE, 20, THICK, cv2.LINE_AA)
-    m = cv2.getRotationMatrix2D((380, 200), angle, 1.0)
-    page = cv2.warpAffine(page, m, (760, 400), borderValue=240)
-
-    def quad(row: int, start: int, stop: int) -> np.ndarray:
-        text = lines[row]
-        x0 = LEFT + cv2.getTextSize(text[:start], FONT, SCALE, THICK)[0][0] if start else LEFT
-        x1 = LEFT + cv2.getTextSize(text[:stop], FONT, SCALE, THICK)[0][0]
-        (_, h), base = cv2.getTextSize(text, FONT, SCALE, THICK)
-        y = TOP + row * LEADING
-        q = np.array([[x0, y - h], [x1, y - h], [x1, y + base], [x0, y + base]], np.float32)
-        return cv2.transform(q[None], m)[0]
-
-    return page, quad
-
 
 def _follows(page: np.ndarray, quads: list[np.ndarray]) -> list[list[int]]:
     """For each quad, the ones it continues."""
@@ -48,7 +23,7 @@ WRAPPED = ["The manual is online at https://example.org/docs/",
 
 @pytest.mark.parametrize("angle", [0.0, 8.0, -5.0])
 def test_the_rest_of_a_link_at_the_next_line_start_follows_it(angle):
-    page, quad = _page(WRAPPED, angle)
+    page, quad = printed_lines(WRAPPED, angle)
     link = quad(0, WRAPPED[0].index("https"), len(WRAPPED[0]))
     rest = quad(1, 0, len("guide/index.html"))
     mid = quad(1, WRAPPED[1].index("everyone"), len(WRAPPED[1]))  # ink before it: not a line start
@@ -64,7 +39,7 @@ def test_the_rest_of_a_link_at_the_next_line_start_follows_it(angle):
 
 def test_a_link_followed_by_more_words_on_its_line_is_not_wrapped():
     lines = ["See https://example.org/docs/ for the", "guide/index.html and more."]
-    page, quad = _page(lines)
+    page, quad = printed_lines(lines)
     link = quad(0, lines[0].index("https"), lines[0].index(" for"))
     rest = quad(1, 0, len("guide/index.html"))
     assert _follows(page, [link, rest]) == [[], []]

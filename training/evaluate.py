@@ -89,10 +89,14 @@ def tuning_items(folders: str | Path, limit: int | None = None) -> Iterator[Eval
     ``labels.jsonl`` is read as ``training.realdocs`` builds them), ``limit``
     images from each, one after the other: thresholds are chosen on their pooled F1."""
     for folder in split_folders(folders):
-        if (Path(folder) / "labels.jsonl").is_file():
-            yield from realdocs_items(Path(folder), limit)
-        else:
-            yield from synth_items(folder, limit)
+        yield from folder_items(Path(folder), limit)
+
+
+def folder_items(folder: Path, limit: int | None = None) -> Iterator[EvalItem]:
+    """A labelled folder of either kind: generator shards, or a set ``training.realdocs``
+    builds (it has a ``labels.jsonl``)."""
+    real = (folder / "labels.jsonl").is_file()
+    return (realdocs_items if real else synth_items)(folder, limit)
 
 
 def realdocs_items(folder: Path, limit: int | None = None) -> Iterator[EvalItem]:

@@ -28,7 +28,7 @@ from edge_app.decode import decode
 from edge_app.line_check import CheckSpec, StripSpec, candidate_decode, cut_strips
 from edge_app.model_spec import default_model_path
 from edge_app.results import quad_covered
-from training.evaluate import EvalItem, ProbFn, match, realdocs_items, synth_items, tflite_prob_fn
+from training.evaluate import EvalItem, ProbFn, folder_items, match, tflite_prob_fn
 
 log = logging.getLogger(__name__)
 
@@ -112,8 +112,7 @@ def main(argv: list[str] | None = None) -> None:
     # The candidates exactly as the runtime's check will see them.
     dspec = candidate_decode(spec.decode, CheckSpec(candidate_min_score=args.candidate_min_score,
                                                     candidate_join_threshold=args.candidate_join_threshold))
-    real = (args.data / "labels.jsonl").is_file()
-    items = (realdocs_items if real else synth_items)(args.data, args.limit)
+    items = folder_items(args.data, args.limit)
     s = collect(items, prob_fn, dspec, spec.output.stride, StripSpec(), total=args.limit)
     meta = {"data": str(args.data), "model": str(model), "long_side": args.long_side or spec.input.long_side,
             "decode": asdict(dspec), "strip": asdict(StripSpec())}
