@@ -8,7 +8,9 @@ The classifier's bars (``CheckSpec.keep`` and ``veto``) are chosen for detection
 tuning frames (``--tune``), with the detector (``--detector``, default the
 shipped one) decoding at the candidate bar, and with them, when several are
 given, the candidate bar, join threshold and wrap bar (``CheckSpec.wrap_keep``);
-the sidecar records them, the figures and the command.
+with ``--photo-long-side``, then the bars of photo mode's extra input size
+(``CheckSpec.photo_keep``, ``photo_veto``) for photo mode's F1 on the same
+frames; the sidecar records them, the figures and the command.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import os
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Callable
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -29,11 +32,12 @@ from tqdm import tqdm  # noqa: E402
 
 from convert.tflite_export import convert_saved_model  # noqa: E402
 from convert.tuning import parse_optional_bar  # noqa: E402
-from edge_app.decode import decode  # noqa: E402
+from edge_app.decode import decode, merge_scales  # noqa: E402
 from edge_app.line_check import CheckSpec, LineChecker, StripSpec, candidate_decode, kept_lines  # noqa: E402
 from edge_app.model_spec import default_model_path  # noqa: E402
+from edge_app.results import Detection  # noqa: E402
 from edge_app.wraps import Wraps  # noqa: E402
-from training.evaluate import EvalItem, score_frame, tflite_prob_fn, tuning_items  # noqa: E402
+from training.evaluate import EvalItem, ProbFn, score_frame, tflite_prob_fn, tuning_items  # noqa: E402
 from training.line_strips import Strips  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -109,6 +113,47 @@ def f1_by_rule(items: list[EvalItem], detector: Path, checker: LineChecker, keep
     return out
 
 
+def photo_f1_by_bars(items: list[EvalItem], detector: Path, checker: LineChecker, rule: CheckSpec, long_side: int,
+                     keeps: tuple[float, ...] = KEEP_GRID, vetoes: tuple[float, ...] = VETO_GRID
+                     ) -> dict[tuple[float, float], tuple[float, float, float]]:
+    """Photo mode's detection (precision, recall, F1) on ``items`` for each (photo
+    keep, photo veto) with veto <= keep: the first input size's lines kept by
+    ``rule``, those of the extra size (``long_side``) by ``rule`` at those bars
+    (``CheckSpec.for_extra_size``), merged as photo mode merges them."""
+    first_fn, spec = tflite_prob_fn(detector)
+    extra_fn, _ = tflite_prob_fn(detector, long_side=long_side)
+    sure = spec.decode.min_score
+    dspec = candidate_decode(spec.decode, rule)
+    bars = [(k, v) for k in keeps for v in vetoes if v <= k]
+    counts = {b: [0, 0, 0] for b in bars}  # tp, fp, fn
+
+    def candidates(fn: ProbFn, image: np.ndarray) -> tuple[list[Detection], list[float], Callable[[int, int], bool]]:
+        prob, mi = fn(image)
+        dets = decode(prob, dspec, spec.output.stride, mi.scale_x, mi.scale_y)
+        probs = checker.probs(image, [d.quad for d in dets]).tolist()
+        return dets, probs, functools.cache(Wraps(image, [d.quad for d in dets]).continues)
+
+    for item in tqdm(items, desc="choose photo bars"):
+        dets, probs, cont = candidates(first_fn, item.image)
+        first = [d for d, f in zip(dets, kept_lines([d.score for d in dets], probs, sure, rule, cont)) if f]
+        dets, probs, cont = candidates(extra_fn, item.image)
+        scored: dict[tuple[int, ...], tuple[int, int, int]] = {}
+        for k, v in bars:
+            flags = kept_lines([d.score for d in dets], probs, sure, replace(rule, keep=k, veto=v), cont)
+            keep = tuple(i for i, f in enumerate(flags) if f)
+            if keep not in scored:
+                found, fp = score_frame([d.quad for d in merge_scales(first, [dets[i] for i in keep])], item.links)
+                tp = sum(found.values())
+                scored[keep] = (tp, fp, len(found) - tp)
+            for j in range(3):
+                counts[(k, v)][j] += scored[keep][j]
+    out = {}
+    for b, (tp, fp, missed) in counts.items():
+        pr, rc = tp / max(1, tp + fp), tp / max(1, tp + missed)
+        out[b] = (pr, rc, 2 * pr * rc / max(1e-9, pr + rc))
+    return out
+
+
 def _shown(path: Path) -> str:
     """``path`` relative to the working directory when inside it, so sidecars do not name a machine."""
     try:
@@ -132,6 +177,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--wrap-keep", type=str, default="none",
                     help="the classifier probability the rest of a wrapped link under a kept line needs "
                          "(CheckSpec.wrap_keep), 'none' for no such rule; several (comma-separated): chosen too")
+    ap.add_argument("--photo-long-side", type=int, default=None,
+                    help="photo mode's extra input size (PipelineSettings.photo_long_sides): choose the bars "
+                         "of its lines (CheckSpec.photo_keep, photo_veto) too; default: the first size's bars")
     ap.add_argument("--out", type=Path, required=True, help=".tflite to write (and its .json)")
     ap.add_argument("--train-dir", type=Path, help="training run folder, for its settings")
     args = ap.parse_args(argv)
@@ -185,9 +233,21 @@ def main(argv: list[str] | None = None) -> None:
                                               "keep": k, "veto": v, "precision": round(m[0], 4),
                                               "recall": round(m[1], 4), "f1": round(m[2], 4)}
                                              for (c, j, w), ((_, _, k, v, _), m) in best.items()]}})
+    if args.photo_long_side:
+        photo = photo_f1_by_bars(items, detector, checker, spec, args.photo_long_side)
+        (pk, pv), pm = max(photo.items(), key=lambda kv: (kv[1][2], kv[0]))  # of equal F1, the higher bars
+        same = photo[(keep, veto)]
+        print(f"photo mode (+{args.photo_long_side}), its lines at the first size's bars: tuning P {same[0]:.3f} "
+              f"R {same[1]:.3f} F1 {same[2]:.3f}; chosen keep {pk}, veto {pv}: "
+              f"P {pm[0]:.3f} R {pm[1]:.3f} F1 {pm[2]:.3f}")
+        chosen_photo = {"long_side": args.photo_long_side, "keep": pk, "veto": pv, "precision": round(pm[0], 4),
+                        "recall": round(pm[1], 4), "f1": round(pm[2], 4),
+                        "at_first_size_bars": [round(x, 4) for x in same]}
+        spec = replace(spec, photo_keep=float(pk), photo_veto=float(pv),
+                       info={**spec.info, "tuning": {**spec.info["tuning"], "photo": chosen_photo}})
     spec.save(args.out.with_suffix(".json"))
     print(f"{args.out}: {len(data) / 1024:.0f} KB, candidate bar {cand}, join {join}, keep {keep}, veto {veto}, "
-          f"wrap bar {wrap}")
+          f"wrap bar {wrap}, photo bars {spec.photo_keep} / {spec.photo_veto}")
 
 
 if __name__ == "__main__":

@@ -152,10 +152,12 @@ class Detector:
         text = y[..., names.index("text")] if "text" in names and y.shape[-1] > names.index("text") else None
         return link, text, mi
 
-    def detect(self, frame: np.ndarray, long_side: int | None = None, video: bool = False) -> DetectorOutput:
+    def detect(self, frame: np.ndarray, long_side: int | None = None, video: bool = False,
+               extra_size: bool = False) -> DetectorOutput:
         """Link lines of ``frame``; ``long_side`` overrides the input size for this call;
         ``video``: ``frame`` follows the previous ``video`` call's (the line check may
-        reuse what it found there; ``forget`` at a new source)."""
+        reuse what it found there; ``forget`` at a new source); ``extra_size``: this is
+        one of photo mode's extra input sizes (the line check's photo bars apply)."""
         t0 = time.perf_counter()
         if long_side is None:
             long_side = self.video_long_side(frame.shape) if video else self.settings.long_side
@@ -167,7 +169,7 @@ class Detector:
         t3 = time.perf_counter()
         timings = {"preprocess": (t1 - t0) * 1e3, "detect": (t2 - t1) * 1e3, "decode": (t3 - t2) * 1e3}
         if self.checker is not None:
-            dets = self.checker.keep(frame, dets, self.spec.decode.min_score, video=video)
+            dets = self.checker.keep(frame, dets, self.spec.decode.min_score, video=video, extra_size=extra_size)
             timings["check"] = (time.perf_counter() - t3) * 1e3
         return DetectorOutput(dets, timings)
 

@@ -11,7 +11,9 @@ candidate if the classifier is sure of it (``CheckSpec.keep``), and one the
 map alone is sure of (``DecodeSpec.min_score``) unless the classifier clearly
 says no (``CheckSpec.veto``): ``kept``. The rest of a wrapped link, placed as
 one on the line below a kept line, needs less (``CheckSpec.wrap_keep``,
-``edge_app.wraps``): ``kept_lines``.
+``edge_app.wraps``): ``kept_lines``. Photo mode's extra input sizes add only
+the lines the first size missed, and keep them at bars of their own
+(``CheckSpec.photo_keep``, ``photo_veto``).
 
 A model is ``<stem>.tflite`` plus ``<stem>.json``, like the detector's; the
 strip rule (``cut_strip``) is the one definition training and runtime share.
@@ -74,10 +76,21 @@ class CheckSpec:
     # classifier sees no scheme or host in it). None: no such rule (sidecars
     # tuned before it).
     wrap_keep: float | None = None
+    # Photo mode's extra input sizes (``PipelineSettings.photo_long_sides``) add
+    # only the lines the first size missed, most of them doubtful: their
+    # candidates are kept at these bars instead of ``keep`` and ``veto`` (None:
+    # the same bars; sidecars tuned before them). See ``for_extra_size``.
+    photo_keep: float | None = None
+    photo_veto: float | None = None
     info: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    def for_extra_size(self) -> "CheckSpec":
+        """The rule for the candidates of photo mode's extra input sizes."""
+        return replace(self, keep=self.keep if self.photo_keep is None else self.photo_keep,
+                       veto=self.veto if self.photo_veto is None else self.photo_veto)
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "CheckSpec":
@@ -289,14 +302,17 @@ class LineChecker:
         """A new video: nothing of the previous frames is reused."""
         self._recent = None
 
-    def keep(self, frame: np.ndarray, dets: list[Detection], sure: float, video: bool = False) -> list[Detection]:
+    def keep(self, frame: np.ndarray, dets: list[Detection], sure: float, video: bool = False,
+             extra_size: bool = False) -> list[Detection]:
         """``dets`` decoded with the candidate bar -> the link lines among them
         (``kept``; ``sure``: the detector's own min_score; ``video``: ``frame``
-        follows the one of the previous call with ``video``)."""
-        asked = [i for i, d in enumerate(dets) if needs_check(d.score, sure, self.spec)]
+        follows the one of the previous call with ``video``; ``extra_size``: the
+        detector ran at one of photo mode's extra input sizes, see ``CheckSpec.photo_keep``)."""
+        spec = self.spec.for_extra_size() if extra_size else self.spec
+        asked = [i for i, d in enumerate(dets) if needs_check(d.score, sure, spec)]
         probs_of = self.probs_in_video if video else self.probs
         probs: dict[int, float] = dict(zip(asked, probs_of(frame, [dets[i].quad for i in asked]).tolist())) \
             if asked else {}
-        flags = kept_lines([d.score for d in dets], [probs.get(i) for i in range(len(dets))], sure, self.spec,
+        flags = kept_lines([d.score for d in dets], [probs.get(i) for i in range(len(dets))], sure, spec,
                            Wraps(frame, [d.quad for d in dets]).continues)
         return [d for d, f in zip(dets, flags) if f]

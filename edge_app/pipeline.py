@@ -73,7 +73,9 @@ class PipelineSettings:
     # the lines only they find (decode.merge_scales): small print comes out
     # larger. Synthetic tuning split (150 images), line quads: 960 alone
     # P 0.827 R 0.620 F1 0.709; +1280 P 0.809 R 0.664 F1 0.730; +1152 0.715;
-    # +1440 0.717; +768 0.707. () turns it off.
+    # +1440 0.717; +768 0.707. () turns it off. With a line check, the lines
+    # of these sizes are kept at its photo bars (CheckSpec.photo_keep, chosen
+    # for the first of these sizes).
     photo_long_sides: tuple[int, ...] = (1280,)
 
 
@@ -164,7 +166,7 @@ class Pipeline:
         dets = list(out.detections)
         timings = dict(out.timings_ms)
         for long_side in self.settings.photo_long_sides:
-            more = self.detector.detect(frame, long_side=long_side)
+            more = self.detector.detect(frame, long_side=long_side, extra_size=True)
             dets = merge_scales(dets, more.detections)
             for stage, ms in more.timings_ms.items():
                 timings[stage] = timings.get(stage, 0.0) + ms

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduce the shipped line check (models/line_check.tflite) for the detector in models/.
 # About 50 minutes on a 2-core CPU (2026-12-04: frames and strips 25, the realdocs-camera tuning set 2,
-# training 17, conversion with its bar grid 3, TF.js 1). Its frames are synthetic ones of a seed the
+# training 17, conversion with its bar grid and photo mode's bars 4, TF.js 1). Its frames are synthetic ones of a seed the
 # detector never saw and Debian PDF pages of packages disjoint from the real-documents set. The detector must be in models/ first
 # (scripts/train_model.sh runs this at its end).
 set -euo pipefail
@@ -25,6 +25,7 @@ python3 -m training.line_check_model --train data/strips/train.npz,data/strips/p
   --out runs/check --epochs 8 --width 64
 python3 -m convert.line_check --saved-model runs/check/saved_model --strips data/strips/tune.npz \
   --tune data/synth_cam/tune,data/pdftune,data/realcam_tune --candidate-min-score 0.75,0.8,0.85 \
-  --candidate-join-threshold none,0.3,0.2 --wrap-keep none,0.05,0.2 --out models/line_check.tflite --train-dir runs/check
+  --candidate-join-threshold none,0.3,0.2 --wrap-keep none,0.05,0.2 --photo-long-side 1280 \
+  --out models/line_check.tflite --train-dir runs/check
 # The web's copy (TF.js graph model, checked against the SavedModel in Node.js where it is installed).
 python3 -m convert.tfjs_export runs/check/saved_model models/tfjs_line_check

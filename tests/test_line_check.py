@@ -130,6 +130,26 @@ def test_keep_rule_sure_lines_always_doubtful_ones_by_the_bar(tiny_check, tmp_pa
     assert checker.keep(page, [], sure=0.9) == []
 
 
+def test_photo_modes_extra_size_keeps_its_lines_at_the_photo_bars(tiny_check):
+    page, quad = _page_with_line("www.example.org", 0.0)
+    checker = LineChecker(tiny_check, threads=1)
+    dets = _dets(quad, [0.95, 0.8, 0.78])
+    p = checker.probs(page, [d.quad for d in dets])
+    below, above = float(p.min()) - 1e-3, 1.01
+    # Older sidecars have no photo bars: the extra size keeps as the first does.
+    checker.spec = replace(checker.spec, keep=below, veto=0.0)
+    assert checker.spec.for_extra_size() == checker.spec
+    assert checker.keep(page, dets, sure=0.9, extra_size=True) == checker.keep(page, dets, sure=0.9) == dets
+    # Photo bars over every probability: the extra size keeps nothing, the first size all it kept.
+    checker.spec = replace(checker.spec, photo_keep=above, photo_veto=above)
+    assert checker.keep(page, dets, sure=0.9, extra_size=True) == []
+    assert checker.keep(page, dets, sure=0.9) == dets
+    # Only the photo keep bar: the sure line stays (no veto), the doubtful ones go.
+    checker.spec = replace(checker.spec, photo_veto=None)
+    assert checker.keep(page, dets, sure=0.9, extra_size=True) == dets[:1]
+    assert CheckSpec.from_json(json.loads(json.dumps(checker.spec.to_json()))) == checker.spec
+
+
 @pytest.mark.skipif(not default_check_path().is_file(), reason="no shipped line check")
 def test_batched_probabilities_are_the_single_ones():
     page, quad = _page_with_line("https://www.example.org/a", 0.0)
@@ -252,14 +272,9 @@ def test_candidates_are_labelled_link_text_or_left_out():
 @pytest.mark.slow
 def test_bar_choice_sees_more_lines_kept_at_a_lower_bar(tiny_check):
     from convert.line_check import MAP_ALONE, f1_by_rule
-    from training.evaluate import EvalItem, GtLink
-    from training.synth import SynthConfig, Synthesizer
+    from synth_pages import synth_eval_items
 
-    synth = Synthesizer(SynthConfig())
-    items = []
-    for seed in range(4):
-        s = synth.make_sample(seed)
-        items.append(EvalItem(f"s{seed}", s.image, [GtLink(ln.url, ln.quads, ln.partial) for ln in s.links]))
+    items = synth_eval_items(4)
     checker = LineChecker(tiny_check, threads=1)
     own = load_spec(default_model_path()).decode.join_threshold  # the detector's own joining
     joins = (None, own) if own is not None else (None, 0.2)
@@ -281,6 +296,24 @@ def test_bar_choice_sees_more_lines_kept_at_a_lower_bar(tiny_check):
     # The map alone is the detector's own decoding: the sure lines, joined as the detector joins.
     if own is not None:
         assert grid[MAP_ALONE] == grid[(0.75, own, 1.01, 0.0, None)]
+
+
+@pytest.mark.slow
+def test_photo_bars_are_chosen_over_what_the_extra_size_adds(tiny_check):
+    from convert.line_check import f1_by_rule, photo_f1_by_bars
+    from synth_pages import synth_eval_items
+
+    items = synth_eval_items(3)
+    checker = LineChecker(tiny_check, threads=1)
+    rule = replace(checker.spec, candidate_min_score=0.75, keep=0.5, veto=0.0)
+    photo = photo_f1_by_bars(items, default_model_path(), checker, rule, 1280, keeps=(0.0, 1.01), vetoes=(0.0, 1.01))
+    assert set(photo) == {(0.0, 0.0), (1.01, 0.0), (1.01, 1.01)}  # a veto never above keep
+    alone = f1_by_rule(items, default_model_path(), checker, keeps=(0.5,), vetoes=(0.0,), cands=(0.75,),
+                       joins=(rule.candidate_join_threshold,), wraps=(None,))
+    # Bars nothing passes: photo mode is the first size alone.
+    assert photo[(1.01, 1.01)] == alone[(0.75, rule.candidate_join_threshold, 0.5, 0.0, None)]
+    # Every extra candidate let in: at least the recall of the sure ones alone.
+    assert photo[(0.0, 0.0)][1] >= photo[(1.01, 0.0)][1] >= photo[(1.01, 1.01)][1] > 0
 
 
 def test_candidates_are_joined_as_the_check_says() -> None:

@@ -33,16 +33,13 @@ def test_a_line_is_placed_in_its_link():
 
 
 def test_the_account_agrees_with_evaluate():
+    from synth_pages import synth_eval_items
+
     from edge_app.line_check import default_check_path
     from edge_app.model_spec import default_model_path
-    from training.evaluate import EvalItem, GtLink, check_fn, evaluate, tflite_prob_fn
-    from training.synth import SynthConfig, Synthesizer
+    from training.evaluate import check_fn, evaluate, tflite_prob_fn
 
-    synth = Synthesizer(SynthConfig())
-    items = []
-    for seed in range(3):
-        s = synth.make_sample(seed)
-        items.append(EvalItem(f"s{seed}", s.image, [GtLink(ln.url, ln.quads, ln.partial) for ln in s.links]))
+    items = synth_eval_items(3)
     prob_fn, spec = tflite_prob_fn(default_model_path(), threads=1)
     check, cand_spec = check_fn(default_check_path(), spec, threads=1)
     res = evaluate(iter(items), prob_fn, cand_spec, progress=False, check=check)

@@ -7,6 +7,9 @@ are written for the shipped model (bars: tests/sample_truth.py).
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -22,6 +25,7 @@ from sample_truth import (
 )
 
 from edge_app.detector import DetectorSettings
+from edge_app.model_spec import default_model_path
 from edge_app.pipeline import Pipeline, PipelineSettings, dedupe
 from edge_app.reader import ReaderSettings
 from edge_app.results import Link
@@ -213,3 +217,25 @@ def test_photo_mode_adds_the_lines_a_larger_input_finds() -> None:
     # input's lines that overlap none of them are added.
     kept = [any(np.array_equal(d.quad, e.quad) for e in two.detections) for d in one.detections]
     assert all(kept) and len(two.detections) > len(one.detections)
+
+
+def test_photo_modes_extra_size_keeps_its_lines_at_the_photo_bars(tmp_path: Path) -> None:
+    # Page 2 at half its size: with the shipped check, the 1280 input adds a
+    # line the 960 one missed. With photo bars no probability reaches (every
+    # extra candidate asked, by the veto, and dropped) it adds nothing.
+    for stem in ("links_detector", "line_check"):
+        for ext in (".tflite", ".json"):
+            (tmp_path / f"{stem}{ext}").write_bytes((default_model_path().parent / f"{stem}{ext}").read_bytes())
+    sidecar = tmp_path / "line_check.json"
+    spec = json.loads(sidecar.read_text())
+    img = cv2.resize(read_image(SAMPLES_DIR / "page2.jpg"), None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    detector = DetectorSettings(model_path=tmp_path / "links_detector.tflite")
+    reader = ReaderSettings(engine="tesserocr")
+
+    def quads(sides: tuple[int, ...], **bars: float | None) -> list[list[list[float]]]:
+        sidecar.write_text(json.dumps({**spec, **bars}))
+        with Pipeline(PipelineSettings(detector=detector, reader=reader, track=False, photo_long_sides=sides)) as pipe:
+            return [d.quad.tolist() for d in pipe.process_photo(img).detections]
+    one = quads(())
+    assert len(quads((1280,), photo_keep=None, photo_veto=None)) > len(one)
+    assert quads((1280,), photo_keep=1.01, photo_veto=1.01) == one

@@ -32,8 +32,9 @@ log = logging.getLogger(__name__)
 
 # frame -> (link probability map, the ModelInput it was computed from)
 ProbFn = Callable[[np.ndarray], tuple[np.ndarray, ModelInput]]
-# A frame and its candidate detections -> the ones kept (the line check).
-CheckFn = Callable[[np.ndarray, list[Detection]], list[Detection]]
+# A frame and its candidate detections -> the ones kept (the line check); with
+# extra_size=True, as photo mode keeps those of its extra input sizes.
+CheckFn = Callable[..., list[Detection]]
 
 
 @dataclass
@@ -208,14 +209,14 @@ def evaluate(items: Iterator[EvalItem], prob_fn: ProbFn, spec: ModelSpec, n_wors
     candidate bar; see ``check_fn``)."""
     res = EvalResult()
     # Each input size's candidates are checked before merging, as the runtime's detector does.
-    chosen = check or (lambda _image, d: d)
+    chosen = check or (lambda _image, d, extra_size=False: d)
     for item in tqdm(items, desc="evaluate", disable=not progress, total=total):
         prob, mi = prob_fn(item.image)
         dets = chosen(item.image, decode(prob, spec.decode, spec.output.stride, mi.scale_x, mi.scale_y))
         for fn in more:
             prob, mi = fn(item.image)
             dets = merge_scales(dets, chosen(item.image, decode(prob, spec.decode, spec.output.stride,
-                                                                mi.scale_x, mi.scale_y)))
+                                                                mi.scale_x, mi.scale_y), extra_size=True))
         preds = [d.quad for d in dets]
         found, fp = score_frame(preds, item.links)
         errors = 0
@@ -361,7 +362,7 @@ def check_fn(check_path: Path, spec: ModelSpec, threads: int = 2) -> tuple[Check
     checker = LineChecker(check_path, threads)
     sure = spec.decode.min_score
     cand = replace(spec, decode=candidate_decode(spec.decode, checker.spec))
-    return (lambda image, dets: checker.keep(image, dets, sure)), cand
+    return (lambda image, dets, extra_size=False: checker.keep(image, dets, sure, extra_size=extra_size)), cand
 
 
 def ceiling_prob_fn(spec: ModelSpec, long_side: int | None = None) -> tuple[ProbFn, Callable[[EvalItem], EvalItem]]:
