@@ -44,6 +44,11 @@ def test_the_account_agrees_with_evaluate():
     check, cand_spec = check_fn(default_check_path(), spec, threads=1)
     res = evaluate(iter(items), prob_fn, cand_spec, progress=False, check=check)
     frames = list(account(items, prob_fn, cand_spec, check))
+    # Photo mode too: a second input size's lines added the same way.
+    more = (tflite_prob_fn(default_model_path(), threads=1, long_side=1280)[0],)
+    photo = evaluate(iter(items), prob_fn, cand_spec, progress=False, check=check, more=more)
+    photo_fates = [f for acc in account(items, prob_fn, cand_spec, check, more=more) for f, _quad in acc.fates]
+    assert sum(f.cause == FOUND for f in photo_fates) == photo.tp and len(photo_fates) == photo.tp + photo.fn
     fates = [f for acc in frames for f, _quad in acc.fates]
     # Every scored line once, found exactly when evaluate found it.
     assert len(fates) == res.tp + res.fn > 0

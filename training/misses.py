@@ -14,7 +14,9 @@ kept lines miss gets the first of these causes that holds:
 - ``wrong shape``: one low-bar region touches it, not at IoU 0.5 (too short, too tall, turned);
 - ``not in the map``: nothing touches it.
 
-The report counts them per line size and per place in its link (a one-line
+With ``--also-long-side`` the kept lines are photo mode's, and the candidates
+and low-bar regions those of every input size. The report counts them per line
+size and per place in its link (a one-line
 link; the first, a middle or the last line of a wrapped one), with two upper
 bounds: the recall a perfect check would reach over these candidates, and a
 perfect decoding of this map. A contact sheet (``--sheet``) shows examples of
@@ -36,7 +38,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from edge_app.decode import decode
+from edge_app.decode import decode, merge_scales
 from edge_app.model_spec import ModelSpec
 from edge_app.results import Detection, quad_covered, quad_height, quad_iou
 from training.evaluate import (CheckFn, EvalItem, ProbFn, check_fn, score_frame, size_bucket, tflite_prob_fn,
@@ -109,16 +111,25 @@ class FrameAccount:
 
 
 def account(items: Iterable[EvalItem], prob_fn: ProbFn, spec: ModelSpec, check: CheckFn | None = None,
-            settings: MissSettings = MissSettings(), total: int | None = None) -> Iterable[FrameAccount]:
+            settings: MissSettings = MissSettings(), total: int | None = None,
+            more: tuple[ProbFn, ...] = ()) -> Iterable[FrameAccount]:
     """Each frame's scored lines and their fates. ``spec`` decodes the candidates
     (with ``check``, its candidate bar: ``training.evaluate.check_fn``); without a
-    check the candidates are the kept lines."""
+    check the candidates are the kept lines. ``more``: photo mode's extra input
+    sizes, whose kept lines are added as ``training.evaluate.evaluate`` adds them;
+    the candidates and low-bar regions are then every size's."""
     low_spec = replace(spec.decode, threshold=settings.low, min_score=settings.low, join_threshold=None)
     for item in tqdm(items, desc="misses", total=total):
-        prob, mi = prob_fn(item.image)
-        cands = decode(prob, spec.decode, spec.output.stride, mi.scale_x, mi.scale_y)
-        kept = check(item.image, cands) if check else cands
-        low = decode(prob, low_spec, spec.output.stride, mi.scale_x, mi.scale_y)
+        kept: list[Detection] = []
+        cands: list[Detection] = []
+        low: list[Detection] = []
+        for size, fn in enumerate((prob_fn, *more)):
+            prob, mi = fn(item.image)
+            found_here = decode(prob, spec.decode, spec.output.stride, mi.scale_x, mi.scale_y)
+            chosen = check(item.image, found_here, extra_size=size > 0) if check else found_here
+            kept = merge_scales(kept, chosen) if size else chosen
+            cands += found_here
+            low += decode(prob, low_spec, spec.output.stride, mi.scale_x, mi.scale_y)
         found, _fp = score_frame([d.quad for d in kept], item.links)
         fates = []
         for (li, qi), ok in found.items():
@@ -195,6 +206,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--data", type=str, required=True,
                     help="generator shards or real-documents folders, comma-separated (each reported apart)")
     ap.add_argument("--limit", type=int, help="frames per folder")
+    ap.add_argument("--also-long-side", type=int, action="append", default=[],
+                    help="also detect at this input long side and add the lines only it finds, as photo mode "
+                         "does (training.evaluate's flag); repeatable")
     ap.add_argument("--low", type=float, default=MissSettings.low, help="the low-bar decoding's threshold")
     ap.add_argument("--sheet", type=Path, help="contact sheet of missed lines, by cause (one per folder: "
                     "the folder's name is added)")
@@ -207,6 +221,7 @@ def main(argv: list[str] | None = None) -> None:
         if not Path(folder).is_dir():
             ap.error(f"no such folder: {folder}")
     prob_fn, spec = tflite_prob_fn(args.model, args.threads)
+    more = tuple(tflite_prob_fn(args.model, args.threads, ls)[0] for ls in args.also_long_side)
     check = None
     if args.check:
         check, spec = check_fn(args.check, spec, args.threads)
@@ -214,7 +229,8 @@ def main(argv: list[str] | None = None) -> None:
     for folder in args.data.split(","):
         fates: list[LineFate] = []
         examples: dict[str, list[np.ndarray]] = {c: [] for c in CAUSES[1:]}
-        for acc in account(tuning_items(folder, args.limit), prob_fn, spec, check, settings, total=args.limit):
+        for acc in account(tuning_items(folder, args.limit), prob_fn, spec, check, settings, total=args.limit,
+                           more=more):
             for fate, quad in acc.fates:
                 fates.append(fate)
                 if args.sheet and fate.cause != FOUND and len(examples[fate.cause]) < 4:
