@@ -50,6 +50,29 @@ VETO_GRID = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 MAP_ALONE = (0.0, None, 2.0, 0.0, None)
 
 Rule = tuple[float, float | None, float, float, float | None]
+Counts = tuple[int, int, int]  # true positives, false positives, misses
+
+
+def _counts(preds: list[Detection], item: EvalItem) -> Counts:
+    found, fp = score_frame([d.quad for d in preds], item.links)
+    tp = sum(found.values())
+    return tp, fp, len(found) - tp
+
+
+def _rates(counts: dict) -> dict:
+    """Summed counts per key -> (precision, recall, F1) per key."""
+    out = {}
+    for key, (tp, fp, missed) in counts.items():
+        pr, rc = tp / max(1, tp + fp), tp / max(1, tp + missed)
+        out[key] = (pr, rc, 2 * pr * rc / max(1e-9, pr + rc))
+    return out
+
+
+def _checked(checker: LineChecker, image: np.ndarray, dets: list[Detection]
+             ) -> tuple[list[float], Callable[[int, int], bool]]:
+    """Each candidate's probability, and which continues which (worked out once per pair), for every rule."""
+    return checker.probs(image, [d.quad for d in dets]).tolist(), functools.cache(
+        Wraps(image, [d.quad for d in dets]).continues)
 
 
 def f1_by_rule(items: list[EvalItem], detector: Path, checker: LineChecker, keeps: tuple[float, ...] = KEEP_GRID,
@@ -73,44 +96,33 @@ def f1_by_rule(items: list[EvalItem], detector: Path, checker: LineChecker, keep
                  for c in cands for k in keeps for v in vetoes if v <= k for w in wraps} for j in joins}
     counts = {r: [0, 0, 0] for by_join in rules.values() for r in by_join} | {MAP_ALONE: [0, 0, 0]}  # tp, fp, fn
 
-    def count(rule: Rule, scored: tuple[int, int, int]) -> None:
+    def count(rule: Rule, scored: Counts) -> None:
         c = counts[rule]
         for k in range(3):
             c[k] += scored[k]
 
-    def score(preds: list, item: EvalItem) -> tuple[int, int, int]:
-        found, fp = score_frame(preds, item.links)
-        tp = sum(found.values())
-        return tp, fp, len(found) - tp
-
     for item in tqdm(items, desc="choose bar"):
         prob, mi = prob_fn(item.image)
-        count(MAP_ALONE, score([d.quad for d in decode(prob, spec.decode, spec.output.stride, mi.scale_x,
-                                                        mi.scale_y)], item))
+        count(MAP_ALONE, _counts(decode(prob, spec.decode, spec.output.stride, mi.scale_x, mi.scale_y), item))
         for j, dspec in lowest.items():
             dets = decode(prob, dspec, spec.output.stride, mi.scale_x, mi.scale_y)
-            p = checker.probs(item.image, [d.quad for d in dets]).tolist()
-            # Once per frame for every rule: which candidate continues which, the
-            # candidates at each bar, and the score of each set of kept lines (most
-            # rules keep one of a few sets).
-            continues = functools.cache(Wraps(item.image, [d.quad for d in dets]).continues)
+            # Once per frame for every rule: the probabilities, which candidate continues
+            # which, the candidates at each bar, and the score of each set of kept lines
+            # (most rules keep one of a few sets).
+            p, continues = _checked(checker, item.image, dets)
             at_bar = {}
             for c in cands:
                 ids = [i for i, d in enumerate(dets) if d.score >= min(c, sure)]
                 at_bar[c] = (ids, [dets[i].score for i in ids], [p[i] for i in ids],
                              lambda a, b, ids=ids: continues(ids[a], ids[b]))
-            scored: dict[tuple[int, ...], tuple[int, int, int]] = {}
+            scored: dict[tuple[int, ...], Counts] = {}
             for r, rule in rules[j].items():
                 ids, scores, probs, cont = at_bar[rule.candidate_min_score]
                 keep = tuple(i for i, f in zip(ids, kept_lines(scores, probs, sure, rule, cont)) if f)
                 if keep not in scored:
-                    scored[keep] = score([dets[i].quad for i in keep], item)
+                    scored[keep] = _counts([dets[i] for i in keep], item)
                 count(r, scored[keep])
-    out = {}
-    for k, (tp, fp, fn) in counts.items():
-        pr, rc = tp / max(1, tp + fp), tp / max(1, tp + fn)
-        out[k] = (pr, rc, 2 * pr * rc / max(1e-9, pr + rc))
-    return out
+    return _rates(counts)
 
 
 def photo_f1_by_bars(items: list[EvalItem], detector: Path, checker: LineChecker, rule: CheckSpec, long_side: int,
@@ -130,28 +142,21 @@ def photo_f1_by_bars(items: list[EvalItem], detector: Path, checker: LineChecker
     def candidates(fn: ProbFn, image: np.ndarray) -> tuple[list[Detection], list[float], Callable[[int, int], bool]]:
         prob, mi = fn(image)
         dets = decode(prob, dspec, spec.output.stride, mi.scale_x, mi.scale_y)
-        probs = checker.probs(image, [d.quad for d in dets]).tolist()
-        return dets, probs, functools.cache(Wraps(image, [d.quad for d in dets]).continues)
+        return (dets, *_checked(checker, image, dets))
 
     for item in tqdm(items, desc="choose photo bars"):
         dets, probs, cont = candidates(first_fn, item.image)
         first = [d for d, f in zip(dets, kept_lines([d.score for d in dets], probs, sure, rule, cont)) if f]
         dets, probs, cont = candidates(extra_fn, item.image)
-        scored: dict[tuple[int, ...], tuple[int, int, int]] = {}
+        scored: dict[tuple[int, ...], Counts] = {}
         for k, v in bars:
             flags = kept_lines([d.score for d in dets], probs, sure, replace(rule, keep=k, veto=v), cont)
             keep = tuple(i for i, f in enumerate(flags) if f)
             if keep not in scored:
-                found, fp = score_frame([d.quad for d in merge_scales(first, [dets[i] for i in keep])], item.links)
-                tp = sum(found.values())
-                scored[keep] = (tp, fp, len(found) - tp)
+                scored[keep] = _counts(merge_scales(first, [dets[i] for i in keep]), item)
             for j in range(3):
                 counts[(k, v)][j] += scored[keep][j]
-    out = {}
-    for b, (tp, fp, missed) in counts.items():
-        pr, rc = tp / max(1, tp + fp), tp / max(1, tp + missed)
-        out[b] = (pr, rc, 2 * pr * rc / max(1e-9, pr + rc))
-    return out
+    return _rates(counts)
 
 
 def _shown(path: Path) -> str:

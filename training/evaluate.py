@@ -200,6 +200,31 @@ def score_frame(preds: list[np.ndarray], gts: list[GtLink]) -> tuple[dict[tuple[
     return found, len([p for p in range(len(preds)) if p not in used and p not in ignore])
 
 
+@dataclass
+class SizeOutput:
+    """One input size's pass over a frame: its map, the input it came from, its candidates."""
+
+    prob: np.ndarray
+    mi: ModelInput
+    candidates: list[Detection]
+
+
+def detect_frame(image: np.ndarray, prob_fn: ProbFn, spec: ModelSpec, more: tuple[ProbFn, ...] = (),
+                 check: CheckFn | None = None) -> tuple[list[Detection], list[SizeOutput]]:
+    """A frame's lines as the runtime finds them: each input size's candidates
+    checked (``check``; the extra sizes as photo mode's), then merged
+    (``decode.merge_scales``); and each size's pass."""
+    kept: list[Detection] = []
+    sizes: list[SizeOutput] = []
+    for k, fn in enumerate((prob_fn, *more)):
+        prob, mi = fn(image)
+        cands = decode(prob, spec.decode, spec.output.stride, mi.scale_x, mi.scale_y)
+        picked = check(image, cands, extra_size=k > 0) if check else cands
+        kept = merge_scales(kept, picked) if k else picked
+        sizes.append(SizeOutput(prob, mi, cands))
+    return kept, sizes
+
+
 def evaluate(items: Iterator[EvalItem], prob_fn: ProbFn, spec: ModelSpec, n_worst: int = 12,
              progress: bool = True, total: int | None = None, more: tuple[ProbFn, ...] = (),
              check: CheckFn | None = None) -> EvalResult:
@@ -208,15 +233,8 @@ def evaluate(items: Iterator[EvalItem], prob_fn: ProbFn, spec: ModelSpec, n_wors
     line check's choice among the detections (``spec`` then decodes with its
     candidate bar; see ``check_fn``)."""
     res = EvalResult()
-    # Each input size's candidates are checked before merging, as the runtime's detector does.
-    chosen = check or (lambda _image, d, extra_size=False: d)
     for item in tqdm(items, desc="evaluate", disable=not progress, total=total):
-        prob, mi = prob_fn(item.image)
-        dets = chosen(item.image, decode(prob, spec.decode, spec.output.stride, mi.scale_x, mi.scale_y))
-        for fn in more:
-            prob, mi = fn(item.image)
-            dets = merge_scales(dets, chosen(item.image, decode(prob, spec.decode, spec.output.stride,
-                                                                mi.scale_x, mi.scale_y), extra_size=True))
+        dets, _sizes = detect_frame(item.image, prob_fn, spec, more, check)
         preds = [d.quad for d in dets]
         found, fp = score_frame(preds, item.links)
         errors = 0

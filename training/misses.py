@@ -38,13 +38,11 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from edge_app.decode import decode, merge_scales
+from edge_app.decode import decode
 from edge_app.model_spec import ModelSpec
 from edge_app.results import Detection, quad_covered, quad_height, quad_iou
-from training.evaluate import (CheckFn, EvalItem, ProbFn, check_fn, score_frame, size_bucket, tflite_prob_fn,
-                               tuning_items)
-
-log = logging.getLogger(__name__)
+from training.evaluate import (CheckFn, EvalItem, ProbFn, check_fn, detect_frame, score_frame, size_bucket,
+                               tflite_prob_fn, tuning_items)
 
 FOUND = "found"
 CAUSES = (FOUND, "dropped by the check", "weak in the map", "merged", "in pieces", "wrong shape", "not in the map")
@@ -120,16 +118,10 @@ def account(items: Iterable[EvalItem], prob_fn: ProbFn, spec: ModelSpec, check: 
     the candidates and low-bar regions are then every size's."""
     low_spec = replace(spec.decode, threshold=settings.low, min_score=settings.low, join_threshold=None)
     for item in tqdm(items, desc="misses", total=total):
-        kept: list[Detection] = []
-        cands: list[Detection] = []
-        low: list[Detection] = []
-        for size, fn in enumerate((prob_fn, *more)):
-            prob, mi = fn(item.image)
-            found_here = decode(prob, spec.decode, spec.output.stride, mi.scale_x, mi.scale_y)
-            chosen = check(item.image, found_here, extra_size=size > 0) if check else found_here
-            kept = merge_scales(kept, chosen) if size else chosen
-            cands += found_here
-            low += decode(prob, low_spec, spec.output.stride, mi.scale_x, mi.scale_y)
+        kept, sizes = detect_frame(item.image, prob_fn, spec, more, check)
+        cands = [d for size in sizes for d in size.candidates]
+        low = [d for size in sizes for d in decode(size.prob, low_spec, spec.output.stride, size.mi.scale_x,
+                                                      size.mi.scale_y)]
         found, _fp = score_frame([d.quad for d in kept], item.links)
         fates = []
         for (li, qi), ok in found.items():
