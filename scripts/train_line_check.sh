@@ -3,9 +3,16 @@
 # About 50 minutes on a 2-core CPU (2026-12-04: frames and strips 25, the realdocs-camera tuning set 2,
 # training 17, conversion with its bar grid and photo mode's bars 4, TF.js 1). Its frames are synthetic ones of a seed the
 # detector never saw and Debian PDF pages of packages disjoint from the real-documents set. The detector must be in models/ first
-# (scripts/train_model.sh runs this at its end).
+# (scripts/train_model.sh runs this at its end). For another detector (an experiment): DETECTOR=its .tflite,
+# STRIPS / RUN / OUT elsewhere than data/strips, runs/check, models/line_check.tflite, TFJS='' to skip the web copy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+DETECTOR=${DETECTOR:-models/links_detector.tflite}
+STRIPS=${STRIPS:-data/strips}
+RUN=${RUN:-runs/check}
+OUT=${OUT:-models/line_check.tflite}
+TFJS=${TFJS-models/tfjs_line_check}
+mkdir -p "$STRIPS"
 CAMERA=(--tilt-p 0.5 --sharpen-p 0.5)
 [ -d data/synth_cam/tune ] || python3 -m training.shards --out data/synth_cam/tune --count 300 --seed 2 "${CAMERA[@]}"
 [ -d data/synth_cam/check ] || python3 -m training.shards --out data/synth_cam/check --count 4000 --seed 3 "${CAMERA[@]}"
@@ -16,16 +23,14 @@ CAMERA=(--tilt-p 0.5 --sharpen-p 0.5)
 # wrapped): the check's bars, the wrap bar above all, are chosen on these too.
 [ -d data/realcam_tune ] || python3 -m training.realdocs build --out data/realcam_tune --no-packages --images 240 --seed 5 \
   --pdf $(python3 -c "import json; print(' '.join(sorted({p['pdf'] for p in json.load(open('data/pdftune/pages.json'))})))")
-python3 -m training.line_strips --data data/synth_cam/check --out data/strips/train.npz
-python3 -m training.line_strips --data data/pdftrain_ign --out data/strips/pdf.npz
-python3 -m training.line_strips --data data/pdftrain_ign2 --out data/strips/pdf2.npz
-python3 -m training.line_strips --data data/synth_cam/tune --out data/strips/tune.npz
-python3 -m training.line_strips --data data/pdftune --out data/strips/pdftune.npz
-python3 -m training.line_check_model --train data/strips/train.npz,data/strips/pdf.npz,data/strips/pdf2.npz --val data/strips/tune.npz,data/strips/pdftune.npz \
-  --out runs/check --epochs 8 --width 64
-python3 -m convert.line_check --saved-model runs/check/saved_model --strips data/strips/tune.npz \
+for pair in train:synth_cam/check pdf:pdftrain_ign pdf2:pdftrain_ign2 tune:synth_cam/tune pdftune:pdftune; do
+  python3 -m training.line_strips --model "$DETECTOR" --data "data/${pair#*:}" --out "$STRIPS/${pair%%:*}.npz"
+done
+python3 -m training.line_check_model --train "$STRIPS/train.npz,$STRIPS/pdf.npz,$STRIPS/pdf2.npz" --val "$STRIPS/tune.npz,$STRIPS/pdftune.npz" \
+  --out "$RUN" --epochs 8 --width 64
+python3 -m convert.line_check --saved-model "$RUN/saved_model" --strips "$STRIPS/tune.npz" --detector "$DETECTOR" \
   --tune data/synth_cam/tune,data/pdftune,data/realcam_tune --candidate-min-score 0.75,0.8,0.85 \
   --candidate-join-threshold none,0.3,0.2 --wrap-keep none,0.05,0.2 --photo-long-side 1280 \
-  --out models/line_check.tflite --train-dir runs/check
+  --out "$OUT" --train-dir "$RUN"
 # The web's copy (TF.js graph model, checked against the SavedModel in Node.js where it is installed).
-python3 -m convert.tfjs_export runs/check/saved_model models/tfjs_line_check
+if [ -n "$TFJS" ]; then python3 -m convert.tfjs_export "$RUN/saved_model" "$TFJS"; fi

@@ -9,7 +9,7 @@ from training.synth import IGNORE
 @pytest.mark.slow
 def test_loss_does_not_see_ignored_pixels() -> None:
     tf = pytest.importorskip("tensorflow")
-    from training.train import make_loss
+    from training.losses import make_loss
 
     rng = np.random.default_rng(0)
     y = np.zeros((2, 16, 16, 2), np.float32)
@@ -30,7 +30,7 @@ def test_loss_does_not_see_ignored_pixels() -> None:
 @pytest.mark.slow
 def test_end_zone_weighs_link_map_errors_more_and_only_when_asked() -> None:
     tf = pytest.importorskip("tensorflow")
-    from training.train import make_loss
+    from training.losses import make_loss
 
     rng = np.random.default_rng(0)
     y = np.zeros((2, 16, 16, 3), np.float32)
@@ -60,7 +60,7 @@ def test_end_zone_weighs_link_map_errors_more_and_only_when_asked() -> None:
 @pytest.mark.slow
 def test_small_line_zone_weighs_its_errors_more_and_only_when_asked() -> None:
     tf = pytest.importorskip("tensorflow")
-    from training.train import make_loss
+    from training.losses import make_loss
 
     rng = np.random.default_rng(1)
     y = np.zeros((2, 16, 16, 4), np.float32)

@@ -9,8 +9,10 @@ which were found).
 from __future__ import annotations
 
 import argparse
+import json
+import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 # Family name -> role on a page. Only Latin text faces: symbol, display and
@@ -99,10 +101,47 @@ def discover_fonts() -> list[FontFamily]:
     return families
 
 
+MANIFEST = "fonts.json"
+
+
+def copy_fonts(families: list[FontFamily], folder: Path) -> Path:
+    """The families' files and a manifest naming them, in ``folder``: the
+    generator's fonts for a machine without fontconfig or the font packages
+    (``families_from_folder`` reads them back)."""
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def moved(face: FontFace | None) -> FontFace | None:
+        if face is None:
+            return None
+        name = Path(face.path).name
+        shutil.copyfile(face.path, folder / name)
+        return replace(face, path=name)
+
+    rows = [asdict(replace(f, regular=moved(f.regular), italic=moved(f.italic), bold=moved(f.bold))) for f in families]
+    names = [r["regular"]["path"] for r in rows] + [r[k]["path"] for r in rows for k in ("italic", "bold") if r[k]]
+    if len(set(names)) != len(names):
+        raise RuntimeError("two font faces share a file name; cannot copy them into one folder")
+    (folder / MANIFEST).write_text(json.dumps(rows, indent=1) + "\n")
+    return folder / MANIFEST
+
+
+def families_from_folder(folder: Path) -> list[FontFamily]:
+    """The families ``copy_fonts`` wrote into ``folder``."""
+    def face(d: dict | None) -> FontFace | None:
+        return None if d is None else FontFace(**{**d, "path": str(folder / d["path"])})
+
+    rows = json.loads((folder / MANIFEST).read_text())
+    return [FontFamily(r["name"], r["role"], face(r["regular"]), face(r["italic"]), face(r["bold"])) for r in rows]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description="List the fonts the page generator found.")
-    ap.parse_args()
+    ap.add_argument("--copy-to", type=Path, help="also copy them, with a manifest, into this folder "
+                    "(for a machine without the font packages: training.train_device)")
+    args = ap.parse_args()
     fams = discover_fonts()
+    if args.copy_to:
+        print(f"copied to {copy_fonts(fams, args.copy_to)}")
     for f in fams:
         styles = "R" + ("I" if f.italic else "-") + ("B" if f.bold else "-")
         print(f"{f.role:5s} {styles} {f.name:22s} {Path(f.regular.path).name}")

@@ -9,6 +9,7 @@ DepthwiseConv2D, Add, ReLU6, nearest-neighbour resize, Concatenate.
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
 
 import keras
@@ -42,6 +43,14 @@ class ModelConfig:
     # depthwise already gives the head its neighbourhood.
     head_dw: bool = True
     out_channels: int = len(OutputSpec().channels)
+
+
+def four_ints(text: str) -> tuple[int, int, int, int]:
+    """A command line's "24,32,64,96": one value per stride 4, 8, 16, 32."""
+    values = tuple(int(v) for v in text.split(","))
+    if len(values) != 4 or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected four positive integers such as 24,48,96,160, got {text!r}")
+    return values  # type: ignore[return-value]
 
 
 def _cbr(x, filters: int, k: int = 3, s: int = 1, name: str = ""):

@@ -23,9 +23,8 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from training.dataset import load, load_many, make_dataset  # noqa: E402
-from edge_app.model_spec import OutputSpec  # noqa: E402
-from training.model import OUT_STRIDES, ModelConfig, build_model  # noqa: E402
-from training.synth import IGNORE  # noqa: E402
+from training.losses import link_dice, make_loss  # noqa: E402
+from training.model import OUT_STRIDES, ModelConfig, build_model, four_ints  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -66,51 +65,6 @@ class TrainConfig:
     # [long_side, long_side_max] instead (a scale augmentation; validation
     # frames stay at long_side).
     long_side_max: int | None = None
-
-
-def dice_loss(y: tf.Tensor, p: tf.Tensor) -> tf.Tensor:
-    inter = tf.reduce_sum(y * p, axis=[1, 2])
-    return 1.0 - (2.0 * inter + 1.0) / (tf.reduce_sum(y, axis=[1, 2]) + tf.reduce_sum(p, axis=[1, 2]) + 1.0)
-
-
-def _bce(y: tf.Tensor, p: tf.Tensor) -> tf.Tensor:
-    return -(y * tf.math.log(p) + (1 - y) * tf.math.log(1 - p))
-
-
-def _link_target(y_true: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    """The link map with IGNORE pixels (look-alikes) zeroed, and the mask of
-    the pixels that count."""
-    keep = tf.cast(y_true[..., 0] < IGNORE, tf.float32)
-    return y_true[..., 0] * keep, keep
-
-
-def make_loss(text_weight: float, end_weight: float = 0.0, small_weight: float = 0.0):
-    """BCE + dice on the link map (thin, sparse regions), BCE on the text map.
-
-    With ``end_weight`` > 0, link-map BCE counts 1 + end_weight times in the
-    end zone (y_true's channel after the model's maps); with ``small_weight``
-    > 0, another small_weight over the small lines (the channel after that)."""
-    n_maps = len(OutputSpec().channels)
-
-    def loss(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
-        p = tf.clip_by_value(y_pred, 1e-6, 1 - 1e-6)
-        # Link-map pixels marked IGNORE (look-alikes) count neither way.
-        y_link, keep = _link_target(y_true)
-        weight = keep
-        if end_weight and y_true.shape[-1] > n_maps:
-            weight = weight + keep * end_weight * y_true[..., n_maps]
-        if small_weight and y_true.shape[-1] > n_maps + 1:
-            weight = weight + keep * small_weight * y_true[..., n_maps + 1]
-        link = tf.reduce_mean(_bce(y_link, p[..., 0]) * weight, axis=[1, 2]) * 2.0 + dice_loss(y_link, p[..., 0] * keep)
-        text = tf.reduce_mean(_bce(y_true[..., 1], p[..., 1]), axis=[1, 2])
-        return link + text_weight * text
-
-    return loss
-
-
-def link_dice(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
-    y_link, keep = _link_target(y_true)
-    return 1.0 - tf.reduce_mean(dice_loss(y_link, tf.cast(y_pred[..., 0] > 0.5, tf.float32) * keep))
 
 
 class TimeLog(keras.callbacks.Callback):
@@ -181,13 +135,6 @@ def train(cfg: TrainConfig, model_cfg: ModelConfig | None = None, verbose: int =
     return inference
 
 
-def _ints(text: str) -> tuple[int, int, int, int]:
-    values = tuple(int(v) for v in text.split(","))
-    if len(values) != 4 or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"expected four positive integers such as 24,48,96,160, got {text!r}")
-    return values  # type: ignore[return-value]
-
-
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ints = ("crop", "batch", "epochs", "steps_per_epoch", "seed", "limit", "schedule_epochs", "long_side", "long_side_max")
@@ -195,9 +142,9 @@ def main(argv: list[str] | None = None) -> None:
         typ = int if f in ints else (float if isinstance(default, float) else str)
         ap.add_argument("--" + f.replace("_", "-"), type=typ, default=default)
     model_defaults = ModelConfig()
-    ap.add_argument("--widths", type=_ints, default=model_defaults.widths,
+    ap.add_argument("--widths", type=four_ints, default=model_defaults.widths,
                     help="channels at strides 4,8,16,32, comma-separated (default %(default)s)")
-    ap.add_argument("--repeats", type=_ints, default=model_defaults.repeats,
+    ap.add_argument("--repeats", type=four_ints, default=model_defaults.repeats,
                     help="inverted residual blocks at strides 4,8,16,32 (default %(default)s)")
     ap.add_argument("--fpn", type=int, default=model_defaults.fpn,
                     help="channels of the feature pyramid (default %(default)s)")
