@@ -103,3 +103,10 @@ def test_fit_for_a_number_of_steps(cache: Path, tmp_path: Path) -> None:
     # Three epochs on a cosine over the steps, not over the hour's budget.
     assert record["steps"] == 6 and len(lrs) == 3
     assert lrs[0] == pytest.approx(cfg.lr) and lrs[0] > lrs[1] > lrs[2] > cfg.lr * cfg.lr_floor
+
+
+def test_fit_refuses_maps_of_another_stride(cache: Path, tmp_path: Path) -> None:
+    from training.model import ModelConfig
+
+    with pytest.raises(ValueError, match="--stride 4"):
+        fit(FitConfig(str(cache), str(tmp_path)), ModelConfig(**{**TINY, "out_stride": 4}))

@@ -34,11 +34,14 @@ import pickle
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from training.dataset import InMemoryData, frame_maps, random_crop
+
+if TYPE_CHECKING:
+    from training.model import ModelConfig
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +143,7 @@ def _batches(data: InMemoryData, cfg: FitConfig, stride: int):
     return Crops()
 
 
-def fit(cfg: FitConfig, model_cfg: Any) -> dict:
+def fit(cfg: FitConfig, model_cfg: ModelConfig) -> dict:
     import keras
 
     from training.losses import link_dice, make_loss
@@ -150,6 +153,9 @@ def fit(cfg: FitConfig, model_cfg: Any) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     with open(cfg.cache, "rb") as f:
         data: InMemoryData = pickle.load(f)
+    if data.maps[0].shape[0] * model_cfg.out_stride != data.images[0].shape[0]:
+        raise ValueError(f"{cfg.cache} holds maps at stride {data.images[0].shape[0] // data.maps[0].shape[0]}, "
+                         f"the model outputs at {model_cfg.out_stride}: make it with --stride {model_cfg.out_stride}")
     keras.utils.set_random_seed(cfg.seed)
     model = build_model(model_cfg)
     model.compile(optimizer=keras.optimizers.AdamW(cfg.lr, weight_decay=cfg.weight_decay),
@@ -213,7 +219,10 @@ def export(weights: Path, out: Path) -> Path:
 
     if keras.backend.backend() != "tensorflow":
         raise SystemExit("export writes a SavedModel: run it with KERAS_BACKEND=tensorflow (the default)")
-    record = json.loads(weights.with_name(weights.name.replace(".weights.h5", ".json")).read_text())
+    settings = weights.with_name(weights.name.replace(".weights.h5", ".json"))
+    if not settings.is_file():
+        raise FileNotFoundError(f"{settings}: fit writes the run's settings beside its weights; export needs both")
+    record = json.loads(settings.read_text())
     m = record["model"]
     model_cfg = ModelConfig(**{**m, "widths": tuple(m["widths"]), "repeats": tuple(m["repeats"])})
     model = build_model(model_cfg)
@@ -230,12 +239,13 @@ def export(weights: Path, out: Path) -> Path:
 def main(argv: list[str] | None = None) -> None:
     from training.camera import add_camera_flags, camera_from_flags
     from training.model import OUT_STRIDES, ModelConfig, four_ints
+    from training.vocab import WORD_LIST
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="step", required=True)
     mk = sub.add_parser("make", help="draw the training frames into a cache")
     mk.add_argument("--fonts", required=True, help="a folder from python -m training.fonts --copy-to")
-    mk.add_argument("--words", default="/usr/share/dict/words")
+    mk.add_argument("--words", default=str(WORD_LIST), help="word list for the prose (default %(default)s)")
     mk.add_argument("--count", type=int, default=6000)
     mk.add_argument("--seed", type=int, default=0)
     mk.add_argument("--stride", type=int, default=2, help="the model's output stride")
@@ -257,8 +267,15 @@ def main(argv: list[str] | None = None) -> None:
     args = vars(ap.parse_args(argv))
     logging.basicConfig(level=logging.INFO)
     step = args.pop("step")
+    for name in ("weights", "cache", "fonts"):
+        path = args.get(name)
+        if path and not Path(path).exists():
+            raise SystemExit(f"no such file or folder: {path}")
     if step == "export":
-        print(f"saved model: {export(args['weights'], args['out'])}")
+        try:
+            print(f"saved model: {export(args['weights'], args['out'])}")
+        except FileNotFoundError as exc:
+            raise SystemExit(str(exc)) from None
         return
     if step == "make":
         camera = asdict(camera_from_flags(argparse.Namespace(**args)))
