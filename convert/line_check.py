@@ -59,6 +59,11 @@ def _counts(preds: list[Detection], item: EvalItem) -> Counts:
     return tp, fp, len(found) - tp
 
 
+def _add(total: list[int], scored: Counts) -> None:
+    for k in range(3):
+        total[k] += scored[k]
+
+
 def _rates(counts: dict) -> dict:
     """Summed counts per key -> (precision, recall, F1) per key."""
     out = {}
@@ -96,14 +101,9 @@ def f1_by_rule(items: list[EvalItem], detector: Path, checker: LineChecker, keep
                  for c in cands for k in keeps for v in vetoes if v <= k for w in wraps} for j in joins}
     counts = {r: [0, 0, 0] for by_join in rules.values() for r in by_join} | {MAP_ALONE: [0, 0, 0]}  # tp, fp, fn
 
-    def count(rule: Rule, scored: Counts) -> None:
-        c = counts[rule]
-        for k in range(3):
-            c[k] += scored[k]
-
     for item in tqdm(items, desc="choose bar"):
         prob, mi = prob_fn(item.image)
-        count(MAP_ALONE, _counts(decode(prob, spec.decode, spec.output.stride, mi.scale_x, mi.scale_y), item))
+        _add(counts[MAP_ALONE], _counts(decode(prob, spec.decode, spec.output.stride, mi.scale_x, mi.scale_y), item))
         for j, dspec in lowest.items():
             dets = decode(prob, dspec, spec.output.stride, mi.scale_x, mi.scale_y)
             # Once per frame for every rule: the probabilities, which candidate continues
@@ -121,7 +121,7 @@ def f1_by_rule(items: list[EvalItem], detector: Path, checker: LineChecker, keep
                 keep = tuple(i for i, f in zip(ids, kept_lines(scores, probs, sure, rule, cont)) if f)
                 if keep not in scored:
                     scored[keep] = _counts([dets[i] for i in keep], item)
-                count(r, scored[keep])
+                _add(counts[r], scored[keep])
     return _rates(counts)
 
 
@@ -154,8 +154,7 @@ def photo_f1_by_bars(items: list[EvalItem], detector: Path, checker: LineChecker
             keep = tuple(i for i, f in enumerate(flags) if f)
             if keep not in scored:
                 scored[keep] = _counts(merge_scales(first, [dets[i] for i in keep]), item)
-            for j in range(3):
-                counts[(k, v)][j] += scored[keep][j]
+            _add(counts[(k, v)], scored[keep])
     return _rates(counts)
 
 

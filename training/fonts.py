@@ -108,6 +108,9 @@ def copy_fonts(families: list[FontFamily], folder: Path) -> Path:
     """The families' files and a manifest naming them, in ``folder``: the
     generator's fonts for a machine without fontconfig or the font packages
     (``families_from_folder`` reads them back)."""
+    names = [Path(face.path).name for f in families for face in (f.regular, f.italic, f.bold) if face]
+    if len(set(names)) != len(names):
+        raise RuntimeError("two font faces share a file name; cannot copy them into one folder")
     folder.mkdir(parents=True, exist_ok=True)
 
     def moved(face: FontFace | None) -> FontFace | None:
@@ -118,9 +121,6 @@ def copy_fonts(families: list[FontFamily], folder: Path) -> Path:
         return replace(face, path=name)
 
     rows = [asdict(replace(f, regular=moved(f.regular), italic=moved(f.italic), bold=moved(f.bold))) for f in families]
-    names = [r["regular"]["path"] for r in rows] + [r[k]["path"] for r in rows for k in ("italic", "bold") if r[k]]
-    if len(set(names)) != len(names):
-        raise RuntimeError("two font faces share a file name; cannot copy them into one folder")
     (folder / MANIFEST).write_text(json.dumps(rows, indent=1) + "\n")
     return folder / MANIFEST
 

@@ -43,6 +43,7 @@ from edge_app.model_spec import ModelSpec
 from edge_app.results import Detection, quad_covered, quad_height, quad_iou
 from training.evaluate import (CheckFn, EvalItem, ProbFn, check_fn, detect_frame, score_frame, size_bucket,
                                tflite_prob_fn, tuning_items)
+from training.shards import folders as split_folders
 
 FOUND = "found"
 CAUSES = (FOUND, "dropped by the check", "weak in the map", "merged", "in pieces", "wrong shape", "not in the map")
@@ -209,8 +210,9 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     settings = MissSettings(low=args.low)
-    for folder in args.data.split(","):
-        if not Path(folder).is_dir():
+    folders = split_folders(args.data)
+    for folder in folders:
+        if not folder.is_dir():
             ap.error(f"no such folder: {folder}")
     prob_fn, spec = tflite_prob_fn(args.model, args.threads)
     more = tuple(tflite_prob_fn(args.model, args.threads, ls)[0] for ls in args.also_long_side)
@@ -218,7 +220,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.check:
         check, spec = check_fn(args.check, spec, args.threads)
     report = {}
-    for folder in args.data.split(","):
+    for folder in folders:
         fates: list[LineFate] = []
         examples: dict[str, list[np.ndarray]] = {c: [] for c in CAUSES[1:]}
         for acc in account(tuning_items(folder, args.limit), prob_fn, spec, check, settings, total=args.limit,
@@ -228,7 +230,7 @@ def main(argv: list[str] | None = None) -> None:
                 if args.sheet and fate.cause != FOUND and len(examples[fate.cause]) < 4:
                     examples[fate.cause].append(_tile(acc, quad))
         t, b = table(fates), bounds(fates)
-        report[folder] = {"bounds": b, "table": t, "settings": asdict(settings)}
+        report[str(folder)] = {"bounds": b, "table": t, "settings": asdict(settings)}
         print(f"\n{folder}: {len(fates)} scored lines; recall {b['recall']:.3f}, with a perfect check "
               f"{b['perfect check']:.3f}, with a perfect decoding {b['perfect decoding']:.3f}")
         cols = [c for c in ("all", *sorted(k for k in t if k.startswith("line")), *PLACES) if c in t]
@@ -237,7 +239,7 @@ def main(argv: list[str] | None = None) -> None:
         for cause in CAUSES:
             print(f"{cause:22s}" + "".join(f"{t[c][cause]:12.3f}" for c in cols))
         if args.sheet:
-            draw_sheet(examples, args.sheet.with_name(f"{args.sheet.stem}_{Path(folder).name}{args.sheet.suffix}"))
+            draw_sheet(examples, args.sheet.with_name(f"{args.sheet.stem}_{folder.name}{args.sheet.suffix}"))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2) + "\n")

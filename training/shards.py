@@ -37,7 +37,7 @@ def sample_seed(base_seed: int, index: int) -> int:
     return base_seed * SEED_STRIDE + index
 
 
-def _label_line(s: Sample) -> str:
+def label_line(s: Sample) -> str:
     return json.dumps({
         "meta": s.meta,
         "links": [ln.to_json() for ln in s.links],
@@ -63,7 +63,7 @@ def _init_worker(source: Source) -> None:
 def _make(seed: int) -> tuple[bytes, str]:
     assert _worker is not None
     s = _worker.make_sample(seed)
-    return s.jpeg, _label_line(s)
+    return s.jpeg, label_line(s)
 
 
 def _versions() -> dict[str, str]:
@@ -144,6 +144,12 @@ def folders(spec: str | Path) -> list[Path]:
     return [Path(f.strip()) for f in str(spec).split(",") if f.strip()]
 
 
+def parse_label_line(line: str) -> tuple[list[LinkLabel], list[np.ndarray], dict]:
+    """A shard's label line (``label_line``) -> (links, text quads, meta)."""
+    d = json.loads(line)
+    return [LinkLabel.from_json(x) for x in d["links"]], [np.asarray(q, np.float32) for q in d["text_quads"]], d["meta"]
+
+
 def read_dataset(folder: Path) -> Iterator[tuple[bytes, list[LinkLabel], list[np.ndarray], dict]]:
     """Yield (jpeg bytes, links, text quads, meta) for every sample, in order."""
     for npz in sorted(folder.glob("shard-*.npz")):
@@ -151,10 +157,7 @@ def read_dataset(folder: Path) -> Iterator[tuple[bytes, list[LinkLabel], list[np
         buf, off = data["jpeg"], data["offsets"]
         lines = npz.with_suffix(".jsonl").read_text().splitlines()
         for i, line in enumerate(lines):
-            d = json.loads(line)
-            links = [LinkLabel.from_json(x) for x in d["links"]]
-            tq = [np.asarray(q, np.float32) for q in d["text_quads"]]
-            yield buf[off[i]:off[i + 1]].tobytes(), links, tq, d["meta"]
+            yield (buf[off[i]:off[i + 1]].tobytes(), *parse_label_line(line))
 
 
 def digest(folder: Path) -> str:

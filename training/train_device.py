@@ -86,14 +86,12 @@ def _init_worker(fonts: str, words: str, camera: dict, stride: int) -> None:
 
 
 def _make(seed: int) -> tuple[np.ndarray, np.ndarray]:
-    from training.synth import LinkLabel
+    from training.shards import label_line, parse_label_line
 
     synth, stride = _worker
     s = synth.make_sample(seed)
-    # Through the shards' JSON rounding, so the maps are the ones training.dataset.load makes.
-    links = [LinkLabel.from_json(json.loads(json.dumps(ln.to_json()))) for ln in s.links]
-    tq = [np.round(q, 1).astype(np.float32) for q in s.text_quads]
-    return frame_maps(s.image, links, tq, s.meta, stride)
+    # Through the shards' label line, rounding and all, so the maps are the ones training.dataset.load makes.
+    return frame_maps(s.image, *parse_label_line(label_line(s)), stride)
 
 
 def make(fonts: str, words: str, count: int, seed: int, camera: dict, stride: int, cache: Path,
