@@ -33,6 +33,7 @@ import gzip
 import hashlib
 import json
 import logging
+import re
 import shutil
 import subprocess
 import sys
@@ -230,6 +231,12 @@ def _is_bare(url: str, printed: str) -> bool:
     return not p.startswith(("http:", "https:", "ftp:", "www.")) and url.split("://", 1)[1].rstrip("/").count("/") == 0
 
 
+# What opens a line of a code listing or a reference list ("2", "[3]", "12."):
+# a URL's rest after a line break is never only that, and the text rule, which
+# sees only the two strings, would join it (".../format/1.0/" + "2").
+_LINE_MARKER = re.compile(r"[\[(]?\d{1,3}[\])]?[.:]?")
+
+
 def _wraps_here(line: _Line, tok: _Token, nxt_line: _Line) -> bool:
     """Geometry of a line break inside a link: the link runs to the right
     edge of its text block and the next line starts at the block's left."""
@@ -265,7 +272,7 @@ def page_links(page, max_lines: int = 3) -> list[PageLink]:
             nl = li
             while ti == len(tokens) - 1 and len(parts_tok) < max_lines and nl + 1 < len(lines):
                 nxt = lines[nl + 1].tokens[0]
-                if not any(c.isalnum() for c in nxt.text):
+                if not any(c.isalnum() for c in nxt.text) or _LINE_MARKER.fullmatch(nxt.text):
                     break
                 joined = join_wrapped([t.text for t in parts_tok])
                 candidate = normalize_url(join_wrapped([joined, nxt.text]))
@@ -278,7 +285,8 @@ def page_links(page, max_lines: int = 3) -> list[PageLink]:
                 nl += 1
                 if len(lines[nl].tokens) > 1:
                     break  # more words follow it: the URL ends on this line
-            if url is None:
+            # A dash or bracket ending one line before a URL that opens the next is not its scheme.
+            if url is None or not any(c.isalnum() for c in parts_tok[0].text):
                 continue
             for k in range(1, len(parts_tok)):
                 consumed.add((li + k, 0))
