@@ -206,3 +206,26 @@ def test_camera_ablation_variants_each_switch_something_off() -> None:
     for name, change in VARIANTS.items():
         cam = replace(full, **change)  # a misspelt field raises here
         assert (cam != full) == (name != "full"), name
+
+
+@pytest.mark.parametrize("marker", ["2", "[3]", "12."])
+def test_a_line_marker_opening_the_next_line_is_not_the_urls_rest(tmp_path, marker):
+    """A URL that ends a line, followed by a listing's line number or a
+    reference marker: the text rule alone would join them (".../1.0/" + "2")."""
+    url = "https://www.debian.org/doc/packaging-manuals/format/1.0/"
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    size, y = 11, 120.0
+    lines = ["A line of prose that is as wide as the column of text on this page,",
+             "Format: " + url, f"{marker} Upstream-Name: something else entirely here and",
+             "the last line of the paragraph, which is as wide as the first one."]
+    width = max(pymupdf.get_text_length(t, fontname="cour", fontsize=size) for t in lines)
+    for t in lines:
+        # Flush right like a justified column, so the URL reaches the block's right edge.
+        x = 60 + width - pymupdf.get_text_length(t, fontname="cour", fontsize=size) if t.startswith("Format") else 60
+        page.insert_text((x, y), t, fontsize=size, fontname="cour")
+        y += 16
+    pdf = tmp_path / "listing.pdf"
+    doc.save(str(pdf))
+    links = page_links(pymupdf.open(pdf)[0])
+    assert [ln.parts for ln in links] == [[url]]
