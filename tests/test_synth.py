@@ -74,6 +74,30 @@ def test_wrapped_link_has_one_quad_per_line_and_parts_join(samples: list) -> Non
             assert float(np.dot(b.mean(axis=0) - a.mean(axis=0), down)) > 0
 
 
+def _scheme_breaks(samples: list) -> tuple[int, int]:
+    """(wrapped links with a scheme, those whose first line is the scheme alone)."""
+    with_scheme = alone = 0
+    for s in samples:
+        for ln in s.links:
+            if len(ln.parts) > 1 and "://" in ln.url:
+                with_scheme += 1
+                scheme = ln.url.split("://", 1)[0]
+                alone += ln.parts[0] in (scheme + ":", scheme + "://")
+    return with_scheme, alone
+
+
+def test_scheme_breaks_only_when_asked(samples: list) -> None:
+    broken = Synthesizer(SynthConfig(scheme_break_p=1.0))
+    asked = [broken.make_sample(sample_seed(7, i)) for i in range(25)]
+    n, alone = _scheme_breaks(asked)
+    # Most links are broken after the scheme (not one that opens its line and is longer than it), and the parts still join.
+    assert n >= 10 and alone >= 0.7 * n
+    assert all("".join(ln.parts) == ln.url for s in asked for ln in s.links if len(ln.parts) > 1 and not ln.partial)
+    n0, alone0 = _scheme_breaks(samples)
+    assert n0 >= 10 and alone0 < n0 / 4
+    assert Synthesizer(SynthConfig(scheme_break_p=0.0)).make_sample(sample_seed(7, 0)).jpeg == samples[0].jpeg
+
+
 def test_cut_links_are_flagged_partial(samples: list) -> None:
     n_partial = 0
     for s in samples:

@@ -127,7 +127,8 @@ class PageRenderer:
         return max(6, int(round(xh / self.fonts.xheight_ratio(face))))
 
     # ---------------------------------------------------------------- render
-    def render(self, rng: np.random.Generator, width: int, height: int, xheight: float, link_rate: float = 0.25) -> PageDraft:
+    def render(self, rng: np.random.Generator, width: int, height: int, xheight: float, link_rate: float = 0.25,
+               scheme_break_p: float = 0.0) -> PageDraft:
         paper = _paper_color(rng)
         img = Image.new("RGB", (width, height), paper)
         draw = ImageDraw.Draw(img)
@@ -147,7 +148,8 @@ class PageRenderer:
         justify = rng.random() < 0.6
         link_style = _link_style(rng)
 
-        ctx = _Ctx(draw=draw, rng=rng, links=links, text_quads=text_quads, ink=ink, paper=paper)
+        ctx = _Ctx(draw=draw, rng=rng, links=links, text_quads=text_quads, ink=ink, paper=paper,
+                   scheme_break_p=scheme_break_p)
         y_start = int(rng.uniform(-1.5, 2.0) * size)
         for c in range(n_cols):
             x0 = margin + c * (col_w + gutter)
@@ -306,8 +308,13 @@ class PageRenderer:
             # A link that does not fit is broken across lines, as books do.
             li = next((i for i, r in enumerate(tok) if r.link is not None), None)
             room = avail - cur_w - (space if cur else 0)
-            if li is not None and (room > size * 4 or tw > avail) and rng.random() < 0.8:
-                head, tail = self._split_link(ctx, tok, li, room)
+            # Real manuals often break right after the scheme ("https:" ending
+            # a line, "//host/..." opening the next); a probability of 0
+            # draws nothing, so default pages stay byte for byte the same.
+            # (Only after other words: a scheme alone on a line of its own is no typesetter's choice.)
+            at_scheme = li is not None and bool(cur) and ctx.scheme_break_p > 0 and rng.random() < ctx.scheme_break_p
+            if li is not None and (room > size * 4 or tw > avail or at_scheme) and rng.random() < 0.8:
+                head, tail = self._split_link(ctx, tok, li, room, at_scheme)
                 if head is not None:
                     cur.append(head)
                     lines.append(self._place(cur, avail, space, justify))
@@ -333,11 +340,14 @@ class PageRenderer:
                 self._draw_run(ctx, xo + x, base, run)
         return int(y + len(lines) * line_h)
 
-    def _split_link(self, ctx: "_Ctx", tok: list[_Run], li: int, room: float) -> tuple[list[_Run] | None, list[_Run]]:
+    def _split_link(self, ctx: "_Ctx", tok: list[_Run], li: int, room: float,
+                    at_scheme: bool = False) -> tuple[list[_Run] | None, list[_Run]]:
         rng = ctx.rng
         link = tok[li]
         pre_w = sum(self.fonts.length(r.font, r.text) for r in tok[:li])
         text = link.text
+        if at_scheme:
+            return self._split_at_scheme(ctx, tok, li, room, pre_w)
         hyphen = rng.random() < 0.25
         hyph_w = self.fonts.length(link.font, "-") if hyphen else 0.0
         fit = 0
@@ -360,6 +370,23 @@ class PageRenderer:
         second = _Run(text[cut:], link.font, link.face, link.color, link.link, link.underline)
         ctx.links[link.link].style["wrapped"] = True
         ctx.links[link.link].style.setdefault("break_hyphen", hyphen)
+        return tok[:li] + [first], [second] + tok[li + 1:]
+
+    def _split_at_scheme(self, ctx: "_Ctx", tok: list[_Run], li: int, room: float,
+                         pre_w: float) -> tuple[list[_Run] | None, list[_Run]]:
+        """Break a link after its scheme's colon or its two slashes, where it fits."""
+        link = tok[li]
+        text = link.text
+        colon = text.find("://")
+        if colon < 2:
+            return None, tok
+        cut = colon + 1 if ctx.rng.random() < 0.5 else colon + 3
+        if pre_w + self.fonts.length(link.font, text[:cut]) > room:
+            return None, tok
+        first = _Run(text[:cut], link.font, link.face, link.color, link.link, link.underline)
+        second = _Run(text[cut:], link.font, link.face, link.color, link.link, link.underline)
+        ctx.links[link.link].style["wrapped"] = True
+        ctx.links[link.link].style.setdefault("break_hyphen", False)
         return tok[:li] + [first], [second] + tok[li + 1:]
 
     def _place(self, tokens: list[list[_Run]], avail: float, space: float, justify: bool) -> list[tuple[float, _Run]]:
@@ -406,6 +433,7 @@ class _Ctx:
     text_quads: list[np.ndarray]
     ink: Color
     paper: Color
+    scheme_break_p: float = 0.0
 
 
 def _link_style(rng: np.random.Generator) -> dict:

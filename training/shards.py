@@ -174,10 +174,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=max(1, mp.cpu_count()))
     ap.add_argument("--shard-size", type=int, default=500)
+    ap.add_argument("--scheme-break-p", type=float, default=SynthConfig.scheme_break_p,
+                    help="share of links that do not fit a line broken right after the scheme ('https:' / 'https://')")
     add_camera_flags(ap)
     args = ap.parse_args(argv)
-    camera = camera_from_flags(args)
-    m = build(args.out, args.count, args.seed, args.workers, args.shard_size, config=SynthConfig(camera=camera))
+    config = SynthConfig(camera=camera_from_flags(args), scheme_break_p=args.scheme_break_p)
+    m = build(args.out, args.count, args.seed, args.workers, args.shard_size, config=config)
     print(f"{m['count']} samples, {m['links']} links, {m['samples_per_second']} samples/s with {m['workers']} workers "
           f"-> {args.out}")
 

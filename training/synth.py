@@ -30,6 +30,7 @@ class SynthConfig:
     xheight: tuple[float, float] = (5.0, 40.0)
     min_canvas_xheight: float = 8.0  # render at least this large, then shrink like a lens
     link_rate: float = 0.25  # per prose draw (a draw is a link or a whole sentence)
+    scheme_break_p: float = 0.0  # share of line-end links broken right after the scheme
     camera: CameraConfig = field(default_factory=CameraConfig)
 
 
@@ -92,7 +93,8 @@ class Synthesizer:
         xh = float(np.exp(rng.uniform(lo, hi)))
         zoom = max(1.0, cfg.min_canvas_xheight / xh) * rng.uniform(1.0, 1.25)
         cw, ch = int(w * zoom * 1.15), int(h * zoom * 1.15)
-        page = self.renderer.render(rng, cw, ch, xh * zoom, link_rate=cfg.link_rate)
+        page = self.renderer.render(rng, cw, ch, xh * zoom, link_rate=cfg.link_rate,
+                                    scheme_break_p=cfg.scheme_break_p)
         geo = random_geometry(rng, (cw, ch), (w, h), zoom, cfg.camera)
         desk = tuple(int(v) for v in rng.integers(10, 120, 3))
         warped = warp_image(np.asarray(page.image), geo, zoom, desk)
