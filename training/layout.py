@@ -364,13 +364,7 @@ class PageRenderer:
                 if text[k - 1] in "/.-_?&":
                     cut = k
                     break
-        if text[:cut].endswith("-"):
-            hyphen = False
-        first = _Run(text[:cut] + ("-" if hyphen else ""), link.font, link.face, link.color, link.link, link.underline, hyphen)
-        second = _Run(text[cut:], link.font, link.face, link.color, link.link, link.underline)
-        ctx.links[link.link].style["wrapped"] = True
-        ctx.links[link.link].style.setdefault("break_hyphen", hyphen)
-        return tok[:li] + [first], [second] + tok[li + 1:]
+        return _break_link(ctx, tok, li, cut, hyphen and not text[:cut].endswith("-"))
 
     def _split_at_scheme(self, ctx: "_Ctx", tok: list[_Run], li: int, room: float,
                          pre_w: float) -> tuple[list[_Run] | None, list[_Run]]:
@@ -383,11 +377,7 @@ class PageRenderer:
         cut = colon + 1 if ctx.rng.random() < 0.5 else colon + 3
         if pre_w + self.fonts.length(link.font, text[:cut]) > room:
             return None, tok
-        first = _Run(text[:cut], link.font, link.face, link.color, link.link, link.underline)
-        second = _Run(text[cut:], link.font, link.face, link.color, link.link, link.underline)
-        ctx.links[link.link].style["wrapped"] = True
-        ctx.links[link.link].style.setdefault("break_hyphen", False)
-        return tok[:li] + [first], [second] + tok[li + 1:]
+        return _break_link(ctx, tok, li, cut, hyphen=False)
 
     def _place(self, tokens: list[list[_Run]], avail: float, space: float, justify: bool) -> list[tuple[float, _Run]]:
         widths = [sum(self.fonts.length(r.font, r.text) for r in t) for t in tokens]
@@ -434,6 +424,18 @@ class _Ctx:
     ink: Color
     paper: Color
     scheme_break_p: float = 0.0
+
+
+def _break_link(ctx: _Ctx, tok: list[_Run], li: int, cut: int, hyphen: bool) -> tuple[list[_Run], list[_Run]]:
+    """``tok`` broken inside its link run ``li`` after ``cut`` characters (with a
+    typesetter's hyphen): (the head that ends this line, the rest for the next)."""
+    link = tok[li]
+    first = _Run(link.text[:cut] + ("-" if hyphen else ""), link.font, link.face, link.color, link.link, link.underline,
+                 hyphen)
+    second = _Run(link.text[cut:], link.font, link.face, link.color, link.link, link.underline)
+    ctx.links[link.link].style["wrapped"] = True
+    ctx.links[link.link].style.setdefault("break_hyphen", hyphen)
+    return tok[:li] + [first], [second] + tok[li + 1:]
 
 
 def _link_style(rng: np.random.Generator) -> dict:
