@@ -229,3 +229,25 @@ def test_a_line_marker_opening_the_next_line_is_not_the_urls_rest(tmp_path, mark
     doc.save(str(pdf))
     links = page_links(pymupdf.open(pdf)[0])
     assert [ln.parts for ln in links] == [[url]]
+
+
+def test_evaluate_reports_each_real_set_and_their_pool(built, tmp_path, capsys):
+    """Several real sets (one draw of pages and views is noisy): each reported, then their counts added up."""
+    import shutil
+
+    from training.evaluate import main as evaluate_main
+
+    _pdf, folder, _rep, _rows = built
+    other = tmp_path / "second"
+    shutil.copytree(folder, other)
+    # Drop the second copy's first image: the pool must add two different sets' counts.
+    rows = (other / "labels.jsonl").read_text().splitlines()
+    (other / "labels.jsonl").write_text("\n".join(rows[1:]) + "\n")
+    evaluate_main(["--model", "ceiling", "--realdocs", f"{folder},{other}", "--out", str(tmp_path / "out")])
+    metrics = json.loads((tmp_path / "out" / "metrics_ceiling.json").read_text())
+    a, b, pool = metrics[f"realdocs {folder}"], metrics[f"realdocs {other}"], metrics["realdocs pooled"]
+    assert a["line_quads"] > b["line_quads"] > 0
+    for k in ("tp", "fp", "fn", "images", "line_quads"):
+        assert pool[k] == a[k] + b[k], k
+    assert pool["recall_by"]["all"]["n"] == a["recall_by"]["all"]["n"] + b["recall_by"]["all"]["n"]
+    assert "realdocs pooled: P=" in capsys.readouterr().out
