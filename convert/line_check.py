@@ -37,7 +37,7 @@ from edge_app.line_check import CheckSpec, LineChecker, StripSpec, candidate_dec
 from edge_app.model_spec import default_model_path  # noqa: E402
 from edge_app.results import Detection  # noqa: E402
 from edge_app.wraps import Wraps  # noqa: E402
-from training.evaluate import EvalItem, ProbFn, score_frame, tflite_prob_fn, tuning_items  # noqa: E402
+from training.evaluate import EvalItem, EvalResult, ProbFn, score_frame, tflite_prob_fn, tuning_items  # noqa: E402
 from training.line_strips import Strips  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -68,8 +68,8 @@ def _rates(counts: dict) -> dict:
     """Summed counts per key -> (precision, recall, F1) per key."""
     out = {}
     for key, (tp, fp, missed) in counts.items():
-        pr, rc = tp / max(1, tp + fp), tp / max(1, tp + missed)
-        out[key] = (pr, rc, 2 * pr * rc / max(1e-9, pr + rc))
+        r = EvalResult(tp=tp, fp=fp, fn=missed)  # evaluation's one rule for P, R and F1
+        out[key] = (r.precision, r.recall, r.f1)
     return out
 
 
