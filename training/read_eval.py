@@ -29,7 +29,7 @@ from tqdm import tqdm
 from edge_app.detector import DetectorSettings
 from edge_app.pipeline import Pipeline, PipelineSettings
 from edge_app.urls import normalize_url
-from training.evaluate import EvalItem, realdocs_items, synth_items
+from training.evaluate import EvalItem, realdocs_items, score_frame, synth_items
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,13 @@ class ReadResult:
     host_right: int = 0  # a returned URL has the printed link's host
     reported: int = 0  # URLs returned
     not_printed: int = 0  # returned URLs that match no printed link
+    # Outlines, scored as training.evaluate scores the detector's lines: the
+    # printed link lines (frame edge's cut links left out) that a returned
+    # link's quads outline (IoU >= 0.5), and the returned links' quads that
+    # outline none. What the user sees drawn, after the URL rules.
+    lines: int = 0
+    lines_outlined: int = 0
+    outlines_wrong: int = 0
     ms_total: float = 0.0
 
     @property
@@ -52,8 +59,13 @@ class ReadResult:
     def host_rate(self) -> float:
         return self.host_right / max(1, self.links)
 
+    @property
+    def outline_rate(self) -> float:
+        return self.lines_outlined / max(1, self.lines)
+
     def summary(self) -> dict:
         return {**asdict(self), "exact_rate": round(self.exact_rate, 4), "host_rate": round(self.host_rate, 4),
+                "outline_rate": round(self.outline_rate, 4),
                 "ms_per_image": round(self.ms_total / max(1, self.images), 1)}
 
 
@@ -77,6 +89,10 @@ def read_eval(items: Iterator[EvalItem], pipeline: Pipeline, total: int | None =
         res.reported += sum(got.values())
         # A link cut by the frame edge is read as some prefix: not a false report.
         res.not_printed += sum(n for u, n in (got - printed).items() if _host(u) not in partial_hosts)
+        found, wrong = score_frame([q for link in out.links for q in link.quads], item.links)
+        res.lines += len(found)
+        res.lines_outlined += sum(found.values())
+        res.outlines_wrong += wrong
     return res
 
 
@@ -139,7 +155,9 @@ def main(argv: list[str] | None = None) -> None:
                 else read_eval(items, pipeline, total=args.limit)
             results[name] = r.summary()
             print(f"{name}: {r.images} images, {r.links} links: exact {r.exact_rate:.3f}, host right {r.host_rate:.3f}, "
-                  f"{r.not_printed} of {r.reported} reported URLs not printed, {r.ms_total / max(1, r.images):.0f} ms/image")
+                  f"{r.not_printed} of {r.reported} reported URLs not printed, {r.ms_total / max(1, r.images):.0f} ms/image"
+                  + ("" if args.true_quads else f"; their lines outlined {r.outline_rate:.3f} ({r.lines_outlined} of "
+                                                f"{r.lines}), {r.outlines_wrong} outlines on no link line"))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
 
