@@ -225,6 +225,28 @@ def test_wrapped_link_is_grouped_on_a_curled_page() -> None:
     assert not is_below(upper, quad(145, 300, w=115, h=28), TrackerSettings())
 
 
+def _tilted(start: np.ndarray, length: float, h: float, a: float) -> np.ndarray:
+    ux, uy = np.array([np.cos(a), np.sin(a)]), np.array([-np.sin(a), np.cos(a)])
+    return np.array([start, start + length * ux, start + length * ux + h * uy, start + h * uy], np.float32)
+
+
+def test_wrapped_link_is_grouped_on_a_tilted_page() -> None:
+    # A page turned 8 degrees clockwise (real documents, R-admin p74): the
+    # line after a link's first line starts at the left margin, where the
+    # page is higher, so its centre is higher in the frame than the first
+    # line's. It still comes after it on the page and continues it.
+    a = np.radians(8.0)
+    ux, uy = np.array([np.cos(a), np.sin(a)]), np.array([-np.sin(a), np.cos(a)])
+    margin = np.array([100.0, 100.0])
+    pitch, h = 36.0, 28.0
+    upper = _tilted(margin + 620 * ux, 440, h, a)  # ends the first line
+    lower = _tilted(margin + pitch * uy, 180, h, a)  # starts the second
+    after = _tilted(margin + 2 * pitch * uy + 300 * ux, 300, h, a)  # a link of its own on the third
+    assert lower[:, 1].mean() < upper[:, 1].mean()
+    texts = ["https://github.com/iains/", "gcc-darwin-arm64", "https://example.org/x"]
+    assert group_lines([upper, lower, after], texts) == [[0, 1], [2]]
+
+
 def test_wrapped_piece_continues_the_line_just_above_it() -> None:
     # Tightly set lines (pitch 1.2 heights): the piece on the third line is
     # within the wrap gap of the first line too, which ends in "/"; it
