@@ -74,6 +74,14 @@ _SCHEME = re.compile(
 # end falls short of the first letter). Only before a colon and a slash:
 # "ttp" or "tps" alone is too little to tell a scheme by.
 _HEADLESS_SCHEME = re.compile(r"^t[tl1]ps?[:;][/\\]", re.IGNORECASE)
+# A scheme garbled past _SCHEME's letter classes ("hups://", "bttpe://",
+# "herp://"): a short word, its colon (or a lost one), then a slash: no
+# word of the text before a link is followed by one. Taken for http or
+# https by edit distance (``_garbled_scheme``); real schemes that close to
+# them stay themselves. Without the slash ("help:") it is only a hint that a
+# new link starts (``_starts_new_link``).
+_GARBLED_SCHEME = re.compile(r"^(?P<word>[a-z]{3,6})(?:[:;][/\\]{1,2}|//)", re.IGNORECASE)
+_NEAR_HTTP_SCHEMES = frozenset({"tcp", "udp", "nntp", "sftp", "ftps", "hdfs", "http", "https", "ftp"})
 # No link starts with these; specks and rules left of a link read as them.
 _LEADING_JUNK = "([{<\"'.,;:\u00b7\u2022*_-!|`^"
 # "_" included: an underline under a link's last letters reads as one.
@@ -195,9 +203,28 @@ def _repair_scheme(text: str) -> tuple[str, str]:
             if not rest and not sl:
                 return scheme + ":", rest  # a bare "https:" at the end of a printed line
             return scheme + "://", rest
+    g = _GARBLED_SCHEME.match(text)
+    scheme = _garbled_scheme(g.group("word")) if g else None
+    if g and scheme:
+        return scheme + "://", text[g.end():].lstrip("/\\")
     if text.startswith("//"):
         return "", text[2:]
     return "", text
+
+
+def _garbled_scheme(word: str) -> str | None:
+    """"http" or "https" for a scheme word Tesseract garbled (within two
+    edits of one of them: "hups", "nttpa", "herp"), else None. A tie goes by
+    length: the fifth letter is the "s" read wrong ("bttpe" https, "hup" http)."""
+    w = word.lower()
+    if w in _NEAR_HTTP_SCHEMES:
+        return None
+    d_http, d_https = _edit_distance(w, "http"), _edit_distance(w, "https")
+    if min(d_http, d_https) > 2:
+        return None
+    if d_http != d_https:
+        return "http" if d_http < d_https else "https"
+    return "https" if len(w) >= 5 else "http"
 
 
 def _repair_host(host: str) -> str:
@@ -470,17 +497,18 @@ def looks_incomplete(text: str) -> bool:
     return bool(t) and t[-1] in "/.-?=&_:#~%"
 
 
-# A line opening with a short word and a colon that is nearly "http(s)":
-# a scheme Tesseract garbled past repair ("Retps:", "nttps:").
-_GARBLED_SCHEME = re.compile(r"^([a-z]{3,6}):")
+# A line opening with a short word and a colon that is nearly "http(s)"
+# (a scheme Tesseract garbled past repair: "Retps:", "nttps:"), or another
+# scheme that close to it.
+_WORD_COLON = re.compile(r"^([a-z]{3,6}):")
 
 
 def _starts_new_link(text: str) -> bool:
     t = repair_ocr(text).lower()
     if t.startswith(("http:", "https:", "ftp:", "www.")):
         return True
-    m = _GARBLED_SCHEME.match(t)
-    return bool(m) and min(_edit_distance(m.group(1), s) for s in ("http", "https")) <= 2
+    m = _WORD_COLON.match(t)
+    return bool(m) and (m.group(1) in _NEAR_HTTP_SCHEMES or _garbled_scheme(m.group(1)) is not None)
 
 
 def continues_link(prev_text: str, next_text: str) -> bool:

@@ -170,6 +170,25 @@ def test_bare_host_needs_a_web_like_suffix_or_a_path() -> None:
     assert normalize_url("github.io") == "https://github.io"
 
 
+# Schemes Tesseract garbled past the letter classes, from the real-documents
+# sets (photo mode's reads), and schemes that are not http(s) but close to it.
+@pytest.mark.parametrize(("raw", "url"), [
+    ("hups://release.debian.org/wanna-build.txt", "https://release.debian.org/wanna-build.txt"),
+    ("herp://upsilon.cc/~zack/talks/", "http://upsilon.cc/~zack/talks/"),
+    ("hup://lists.debian.org/debian-devel/", "http://lists.debian.org/debian-devel/"),
+    ("bttpe://mac.r-project.org/tools/", "https://mac.r-project.org/tools/"),
+    ("nttpa://www.microsoft.com/en-us/", "https://www.microsoft.com/en-us/"),
+    ("tps://bugs.debian.org/796118", "https://bugs.debian.org/796118"),
+    ("hups:/lists.debian.org/", "https://lists.debian.org/"),
+    ("tcp://example.com:2375", None),
+    ("sftp://example.com/x", None),
+    ("git://git.example.org/x", None),
+    ("then://example.com", None),
+])
+def test_garbled_schemes_are_repaired_only_when_close_to_http(raw: str, url: str | None) -> None:
+    assert normalize_url(raw) == url
+
+
 def test_bare_scheme_survives_repair() -> None:
     assert repair_ocr("https:") == "https:"
     assert repair_ocr("https:/") == "https://"
