@@ -89,6 +89,7 @@ _TRAILING_JUNK = ".,;:!?\"'>_"
 # Trailing junk that is not also a mark a link breaks after (``looks_incomplete``).
 _NEVER_BEFORE_WRAP = "!\"'>,;"
 _CLOSERS = {")": "(", "]": "[", "}": "{"}
+_OPENERS = {v: k for k, v in _CLOSERS.items()}
 # Two or more "=" at the very end (with "_" among them): a blurred line end,
 # an underline or the edge of the cut-out read as "=="; a query value ends in
 # at most one.
@@ -143,6 +144,28 @@ def _clean_chars(text: str) -> str:
 def _strip_leading(text: str) -> str:
     while text and text[0] in _LEADING_JUNK:
         text = text[1:]
+    return text
+
+
+def _within_brackets(text: str) -> str:
+    """A link the sentence opened a bracket before ends where that bracket
+    closes: "(https://x.org/a)of" is the link then the sentence's next word
+    (the reader squeezes out the space), "(…/Foo_(bar))" keeps the pair the
+    link itself holds. Text opening with no bracket comes back as it was."""
+    lead = len(text) - len(_strip_leading(text))
+    opened = [c for c in text[:lead] if c in _OPENERS]
+    if not opened:
+        return text
+    opener = opened[-1]
+    closer = _OPENERS[opener]
+    depth = 0
+    for i in range(lead, len(text)):
+        if text[i] == opener:
+            depth += 1
+        elif text[i] == closer:
+            if depth == 0:
+                return text[:i]
+            depth -= 1
     return text
 
 
@@ -257,7 +280,7 @@ def repair_ocr(text: str) -> str:
     """
     # Trailing punctuation goes after the scheme is read: a line may end in
     # a bare "https:".
-    prefix, rest = _repair_scheme(_strip_leading(_clean_chars(text)))
+    prefix, rest = _repair_scheme(_strip_leading(_within_brackets(_clean_chars(text))))
     rest = _strip_edges(rest)
     if not rest:
         return prefix

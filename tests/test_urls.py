@@ -189,6 +189,23 @@ def test_garbled_schemes_are_repaired_only_when_close_to_http(raw: str, url: str
     assert normalize_url(raw) == url
 
 
+# A link in parentheses, read with the next word of the sentence glued on
+# (real documents, photo mode's reads): it ends where its bracket closes.
+@pytest.mark.parametrize(("raw", "url"), [
+    ("(https://www.debian.org/devel/tech-ctte#status)of", "https://www.debian.org/devel/tech-ctte#status"),
+    ("(http://www.debian.org/intro/help)(offic", "http://www.debian.org/intro/help"),
+    ("(https://joeconway.com/plr/))isa", "https://joeconway.com/plr/"),
+    ("(nttps://R-Forge.R-project.org/)offers", "https://r-forge.r-project.org/"),
+    ("[https://example.org/a]and", "https://example.org/a"),
+    # The link's own pair of brackets stays; no bracket before it, no cut.
+    ("(https://en.wikipedia.org/wiki/Foo_(bar))", "https://en.wikipedia.org/wiki/Foo_(bar)"),
+    ("https://en.wikipedia.org/wiki/Foo_(bar)", "https://en.wikipedia.org/wiki/Foo_(bar)"),
+    ("https://example.org/a_(b)c", "https://example.org/a_(b)c"),
+])
+def test_a_link_in_brackets_ends_where_they_close(raw: str, url: str) -> None:
+    assert normalize_url(raw) == url
+
+
 def test_bare_scheme_survives_repair() -> None:
     assert repair_ocr("https:") == "https:"
     assert repair_ocr("https:/") == "https://"
