@@ -90,6 +90,8 @@ _TRAILING_JUNK = ".,;:!?\"'>_"
 _NEVER_BEFORE_WRAP = "!\"'>,;"
 _CLOSERS = {")": "(", "]": "[", "}": "{"}
 _OPENERS = {v: k for k, v in _CLOSERS.items()}
+# An opening bracket with a link's start right after it.
+_BRACKETED_LINK = re.compile(r"[(\[{](?=(https?|ftp)[:;]|www\.|[a-z]{3,6}[:;]?//)", re.IGNORECASE)
 # Two or more "=" at the very end (with "_" among them): a blurred line end,
 # an underline or the edge of the cut-out read as "=="; a query value ends in
 # at most one.
@@ -151,7 +153,12 @@ def _within_brackets(text: str) -> str:
     """A link the sentence opened a bracket before ends where that bracket
     closes: "(https://x.org/a)of" is the link then the sentence's next word
     (the reader squeezes out the space), "(…/Foo_(bar))" keeps the pair the
-    link itself holds. Text opening with no bracket comes back as it was."""
+    link itself holds. The word before such a bracket, when the detection
+    took it in ("GNU/Hurd(https://…"), goes. Text with no bracket before a
+    link comes back as it was."""
+    m = _BRACKETED_LINK.search(text)
+    if m and m.start() > 0 and "://" not in text[:m.start()]:
+        text = text[m.start():]
     lead = len(text) - len(_strip_leading(text))
     opened = [c for c in text[:lead] if c in _OPENERS]
     if not opened:

@@ -197,10 +197,14 @@ def test_garbled_schemes_are_repaired_only_when_close_to_http(raw: str, url: str
     ("(https://joeconway.com/plr/))isa", "https://joeconway.com/plr/"),
     ("(nttps://R-Forge.R-project.org/)offers", "https://r-forge.r-project.org/"),
     ("[https://example.org/a]and", "https://example.org/a"),
+    # The word before the bracket, taken in by the detection, goes too.
+    ("GNU/Hurd(https://www.debian.org/ports/hurd/).", "https://www.debian.org/ports/hurd/"),
+    ("libraries(http://www.debian.org/doc/)such", "http://www.debian.org/doc/"),
     # The link's own pair of brackets stays; no bracket before it, no cut.
     ("(https://en.wikipedia.org/wiki/Foo_(bar))", "https://en.wikipedia.org/wiki/Foo_(bar)"),
     ("https://en.wikipedia.org/wiki/Foo_(bar)", "https://en.wikipedia.org/wiki/Foo_(bar)"),
     ("https://example.org/a_(b)c", "https://example.org/a_(b)c"),
+    ("https://example.org/a(http://b.org)", "https://example.org/a(http://b.org)"),
 ])
 def test_a_link_in_brackets_ends_where_they_close(raw: str, url: str) -> None:
     assert normalize_url(raw) == url
