@@ -79,7 +79,7 @@ _HEADLESS_SCHEME = re.compile(r"^t[tl1]ps?[:;][/\\]", re.IGNORECASE)
 # word of the text before a link is followed by one. Taken for http or
 # https by edit distance (``_garbled_scheme``); real schemes that close to
 # them stay themselves. Without the slash ("help:") it is only a hint that a
-# new link starts (``_starts_new_link``).
+# new link starts (``starts_new_link``).
 _GARBLED_SCHEME = re.compile(r"^(?P<word>[a-z]{3,6})(?:[:;][/\\]{1,2}|//)", re.IGNORECASE)
 _NEAR_HTTP_SCHEMES = frozenset({"tcp", "udp", "nntp", "sftp", "ftps", "hdfs", "http", "https", "ftp"})
 # No link starts with these; specks and rules left of a link read as them.
@@ -90,6 +90,8 @@ _TRAILING_JUNK = ".,;:!?\"'>_"
 _NEVER_BEFORE_WRAP = "!\"'>,;"
 _CLOSERS = {")": "(", "]": "[", "}": "{"}
 _OPENERS = {v: k for k, v in _CLOSERS.items()}
+# The extension ending a URL's path (``_repair_path``: the part before ? or #).
+_PAGE_EXT = re.compile(r"/[^/]*\.([A-Za-z0-9]{4})$")
 # An opening bracket with a link's start right after it.
 _BRACKETED_LINK = re.compile(r"[(\[{](?=(https?|ftp)[:;]|www\.|[a-z]{3,6}[:;]?//)", re.IGNORECASE)
 # Two or more "=" at the very end (with "_" among them): a blurred line end,
@@ -299,7 +301,18 @@ def repair_ocr(text: str) -> str:
     host, tail = rest[:cut], rest[cut:]
     if host and "@" not in host:
         host = _repair_host(host)
-    return prefix + host + tail
+    return prefix + host + _repair_path(tail)
+
+
+def _repair_path(tail: str) -> str:
+    """A page's ".html" that Tesseract read one letter wrong (".htm1",
+    ".himl", ".huml": l read as 1, t as i, m as u/n) ends the path as
+    ".html" again; its query and fragment stay as read."""
+    end = min((i for i in (tail.find("?"), tail.find("#")) if i != -1), default=len(tail))
+    m = _PAGE_EXT.search(tail, 0, end)
+    if m and m.group(1).lower() != "html" and _edit_distance(m.group(1).lower(), "html") == 1:
+        return tail[:m.start(1)] + "html" + tail[m.end(1):]
+    return tail
 
 
 # ------------------------------------------------------------------ validate
@@ -533,7 +546,8 @@ def looks_incomplete(text: str) -> bool:
 _WORD_COLON = re.compile(r"^([a-z]{3,6}):")
 
 
-def _starts_new_link(text: str) -> bool:
+def starts_new_link(text: str) -> bool:
+    """Does this line's text open a link (a scheme, garbled or not, or www.)?"""
     t = repair_ocr(text).lower()
     if t.startswith(("http:", "https:", "ftp:", "www.")):
         return True
@@ -554,7 +568,7 @@ def continues_link(prev_text: str, next_text: str) -> bool:
     link on its own.
     """
     n = _clean_chars(next_text)
-    if not n or _starts_new_link(n):
+    if not n or starts_new_link(n):
         return False
     if n[0] in "/?#&=.":
         return True
@@ -584,7 +598,7 @@ def continues_on_line(left_text: str, right_text: str) -> bool:
     right piece starts a link of its own.
     """
     left, right = _clean_chars(left_text), _clean_chars(right_text)
-    if not left or not right or _starts_new_link(right):
+    if not left or not right or starts_new_link(right):
         return False
     return right[0] in "/?#&=." or (looks_incomplete(left) and normalize_url(left) is None)
 

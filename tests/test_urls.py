@@ -210,6 +210,19 @@ def test_a_link_in_brackets_ends_where_they_close(raw: str, url: str) -> None:
     assert normalize_url(raw) == url
 
 
+@pytest.mark.parametrize(("raw", "url"), [
+    ("https://ftp-master.debian.org/REJECT-FAQ.himl", "https://ftp-master.debian.org/REJECT-FAQ.html"),
+    ("http://www.debian.org/doc/ch-source.htm1#s-dpkgchangelog", "http://www.debian.org/doc/ch-source.html#s-dpkgchangelog"),
+    ("https://example.org/a.huml?x=b.htm1", "https://example.org/a.html?x=b.htm1"),  # only the path's end
+    # Other extensions, and a last segment with no extension, stay as read.
+    ("https://example.org/data.json", "https://example.org/data.json"),
+    ("https://example.org/pkg.aspx", "https://example.org/pkg.aspx"),
+    ("https://example.org/htm1", "https://example.org/htm1"),
+])
+def test_a_pages_html_read_one_letter_wrong_is_repaired(raw: str, url: str) -> None:
+    assert normalize_url(raw) == url
+
+
 def test_bare_scheme_survives_repair() -> None:
     assert repair_ocr("https:") == "https:"
     assert repair_ocr("https:/") == "https://"
