@@ -35,7 +35,8 @@ import numpy as np
 
 from edge_app.preprocess import to_gray
 from edge_app.results import Detection, Quad, quad_height, quad_iou
-from edge_app.urls import continues_link, continues_on_line, join_wrapped, looks_incomplete, normalize_url, vote
+from edge_app.urls import (continues_link, continues_on_line, join_wrapped, looks_incomplete, normalize_url,
+                            starts_new_link, vote)
 
 ReadState = Literal["new", "reading", "done"]
 
@@ -283,9 +284,14 @@ def group_lines(quads: list[Quad], texts: list[str], settings: TrackerSettings |
             for u in units]
     utext = [texts[u[0]] if len(u) == 1 else cached(_join_text, tuple(texts[k] for k in u)) for u in units]
     order = _page_order(ugeo)
+    # A line that opens a link claims its rest first: the words before it on
+    # its printed line can be a detected line too, one that comes first and
+    # whose text, glued to that rest, is a valid host name
+    # ("WhenrequestingbinNMUsorgive-backs" + "debian.org/wanna-build.txt").
+    starts = sorted(order, key=lambda i: not (utext[i] and cached(starts_new_link, utext[i])))
     used: set[int] = set()
     groups: list[list[int]] = []
-    for i in order:
+    for i in starts:
         if i in used:
             continue
         chain = [i]

@@ -247,6 +247,17 @@ def test_wrapped_link_is_grouped_on_a_tilted_page() -> None:
     assert group_lines([upper, lower, after], texts) == [[0, 1], [2]]
 
 
+def test_a_links_first_line_claims_its_rest_before_the_words_before_it() -> None:
+    # Real documents, developers-reference p57: the words before a link on
+    # its printed line were detected too and come first; glued to the link's
+    # rest they make a valid host name. The line that opens a link (a
+    # garbled scheme here) takes the rest.
+    prose, first = quad(40, 100, w=300), quad(900, 100, w=160)  # words between them not detected
+    rest = quad(40, 136, w=280)
+    texts = ["WhenrequestingbinNMUsorgive-backs", "hups://release.", "debian.org/wanna-build.txt."]
+    assert sorted(group_lines([prose, first, rest], texts)) == [[0], [1, 2]]
+
+
 def test_wrapped_piece_continues_the_line_just_above_it() -> None:
     # Tightly set lines (pitch 1.2 heights): the piece on the third line is
     # within the wrap gap of the first line too, which ends in "/"; it
