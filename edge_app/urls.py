@@ -82,8 +82,9 @@ _HEADLESS_SCHEME = re.compile(r"^t[tl1]ps?[:;][/\\]", re.IGNORECASE)
 # new link starts (``starts_new_link``).
 _GARBLED_SCHEME = re.compile(r"^(?P<word>[a-z]{3,6})(?:[:;][/\\]{1,2}|//)", re.IGNORECASE)
 _NEAR_HTTP_SCHEMES = frozenset({"tcp", "udp", "nntp", "sftp", "ftps", "hdfs", "http", "https", "ftp"})
-# No link starts with these; specks and rules left of a link read as them.
-_LEADING_JUNK = "([{<\"'.,;:\u00b7\u2022*_-!|`^"
+# No link starts with these; specks and rules left of a link read as them
+# (a table's rule above a link's line reads as "==-", "=_", "~").
+_LEADING_JUNK = "([{<\"'.,;:\u00b7\u2022*_-!|`^=~@"
 # "_" included: an underline under a link's last letters reads as one.
 _TRAILING_JUNK = ".,;:!?\"'>_"
 # Trailing junk that is not also a mark a link breaks after (``looks_incomplete``).

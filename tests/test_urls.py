@@ -26,6 +26,9 @@ OCR_MISTAKES = [
     ("hitps://arxiv.org/abs/1706.03762", "https://arxiv.org/abs/1706.03762"),
     ("htttps://pytorch.org", "https://pytorch.org"),
     ("https:/pytorch.org/hub", "https://pytorch.org/hub"),
+    # A table's rule just above a link's line, read in front of it.
+    ("==-hittp://security.debian.org/debian-security/", "http://security.debian.org/debian-security/"),
+    ("~http://deb.debian.org/debian/", "http://deb.debian.org/debian/"),
     # A blurred line end or an underline read as "==" after the last letter.
     ("https://section.ac.uk/pment?culpable=section-eac===", "https://section.ac.uk/pment?culpable=section-eac"),
     ("www.learn.io/they/word_came==", "https://www.learn.io/they/word_came"),
