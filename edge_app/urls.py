@@ -71,9 +71,10 @@ _SCHEME = re.compile(
     re.IGNORECASE,
 )
 # "ttps://": a cut-out that starts a letter late loses the "h" (the map's
-# end falls short of the first letter). Only before a colon and a slash:
-# "ttp" or "tps" alone is too little to tell a scheme by.
-_HEADLESS_SCHEME = re.compile(r"^t[tl1]ps?[:;][/\\]", re.IGNORECASE)
+# end falls short of the first letter), or the "htt" ("ps://"). Only
+# before a colon and a slash: "ttp" or "tps" alone is too little to tell a
+# scheme by.
+_HEADLESS_SCHEME = re.compile(r"^(?:t[tl1]ps?|(?P<ps>ps))[:;][/\\]", re.IGNORECASE)
 # A scheme garbled past _SCHEME's letter classes ("hups://", "bttpe://",
 # "herp://"): a short word, its colon (or a lost one), then a slash: no
 # word of the text before a link is followed by one. Taken for http or
@@ -93,8 +94,10 @@ _CLOSERS = {")": "(", "]": "[", "}": "{"}
 _OPENERS = {v: k for k, v in _CLOSERS.items()}
 # The extension ending a URL's path (``_repair_path``: the part before ? or #).
 _PAGE_EXT = re.compile(r"/[^/]*\.([A-Za-z0-9]{4})$")
-# An opening bracket with a link's start right after it.
+# An opening bracket with a link's start right after it; a scheme (its
+# letters as Tesseract confuses them) right after a word.
 _BRACKETED_LINK = re.compile(r"[(\[{](?=(https?|ftp)[:;]|www\.|[a-z]{3,6}[:;]?//)", re.IGNORECASE)
+_GLUED_SCHEME = re.compile(r"h[tl1]{1,3}ps?[:;][/\\]", re.IGNORECASE)
 # Two or more "=" at the very end (with "_" among them): a blurred line end,
 # an underline or the edge of the cut-out read as "=="; a query value ends in
 # at most one.
@@ -157,10 +160,14 @@ def _within_brackets(text: str) -> str:
     closes: "(https://x.org/a)of" is the link then the sentence's next word
     (the reader squeezes out the space), "(…/Foo_(bar))" keeps the pair the
     link itself holds. The word before such a bracket, when the detection
-    took it in ("GNU/Hurd(https://…"), goes. Text with no bracket before a
-    link comes back as it was."""
-    m = _BRACKETED_LINK.search(text)
-    if m and m.start() > 0 and "://" not in text[:m.start()]:
+    took it in ("GNU/Hurd(https://…"), goes, as does a word glued straight
+    onto a scheme ("URLhttps://…", "athttps://…"; none with a slash before
+    it: a link can hold another in its path). Text with neither comes back
+    as it was."""
+    if m := _BRACKETED_LINK.search(text):
+        if m.start() > 0 and "://" not in text[:m.start()]:
+            text = text[m.start():]
+    elif (m := _GLUED_SCHEME.search(text)) and m.start() > 0 and "/" not in text[:m.start()]:
         text = text[m.start():]
     lead = len(text) - len(_strip_leading(text))
     opened = [c for c in text[:lead] if c in _OPENERS]
@@ -212,8 +219,8 @@ def _starts_word(text: str) -> bool:
 
 def _repair_scheme(text: str) -> tuple[str, str]:
     """Split ``text`` into (scheme prefix as it should read, rest)."""
-    if _HEADLESS_SCHEME.match(text):
-        text = "h" + text
+    if hm := _HEADLESS_SCHEME.match(text):
+        text = ("htt" if hm.group("ps") else "h") + text
     m = _SCHEME.match(text)
     if m:
         sep, sl = m.group("sep"), m.group("sl")

@@ -182,6 +182,8 @@ def test_bare_host_needs_a_web_like_suffix_or_a_path() -> None:
     ("bttpe://mac.r-project.org/tools/", "https://mac.r-project.org/tools/"),
     ("nttpa://www.microsoft.com/en-us/", "https://www.microsoft.com/en-us/"),
     ("tps://bugs.debian.org/796118", "https://bugs.debian.org/796118"),
+    ("ps://www.debian.org/donations.", "https://www.debian.org/donations"),
+    ("maps://example.org", None),
     ("hups:/lists.debian.org/", "https://lists.debian.org/"),
     ("tcp://example.com:2375", None),
     ("sftp://example.com/x", None),
@@ -203,6 +205,10 @@ def test_garbled_schemes_are_repaired_only_when_close_to_http(raw: str, url: str
     # The word before the bracket, taken in by the detection, goes too.
     ("GNU/Hurd(https://www.debian.org/ports/hurd/).", "https://www.debian.org/ports/hurd/"),
     ("libraries(http://www.debian.org/doc/)such", "http://www.debian.org/doc/"),
+    # ... and a word glued straight onto a scheme; not one with a slash before it.
+    ("URLhttps://people.debian.org/~your-user-id/,", "https://people.debian.org/~your-user-id/"),
+    ("athttps://qa.debian.org/developer.php", "https://qa.debian.org/developer.php"),
+    ("https://web.archive.org/web/2020/http://example.org/", "https://web.archive.org/web/2020/http://example.org/"),
     # The link's own pair of brackets stays; no bracket before it, no cut.
     ("(https://en.wikipedia.org/wiki/Foo_(bar))", "https://en.wikipedia.org/wiki/Foo_(bar)"),
     ("https://en.wikipedia.org/wiki/Foo_(bar)", "https://en.wikipedia.org/wiki/Foo_(bar)"),
