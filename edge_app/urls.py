@@ -82,10 +82,11 @@ _HEADLESS_SCHEME = re.compile(r"^(?:t[tl1]ps?|(?P<ps>ps))[:;][/\\]", re.IGNORECA
 # them stay themselves. Without the slash ("help:") it is only a hint that a
 # new link starts (``starts_new_link``).
 _GARBLED_SCHEME = re.compile(r"^(?P<word>[a-z]{3,6})(?:[:;][/\\]{1,2}|//)", re.IGNORECASE)
-_NEAR_HTTP_SCHEMES = frozenset({"tcp", "udp", "nntp", "sftp", "ftps", "hdfs", "http", "https", "ftp"})
+_NEAR_HTTP_SCHEMES = frozenset({"ftp", "ftps", "hkp", "htcp", "http", "https", "hxxp", "nntp", "ntp", "rtmp", "rtp",
+                                "rtsp", "sftp", "shttp", "smtp", "tcp", "tftp", "udp"})
 # No link starts with these; specks and rules left of a link read as them
 # (a table's rule above a link's line reads as "==-", "=_", "~").
-_LEADING_JUNK = "([{<\"'.,;:\u00b7\u2022*_-!|`^=~@"
+_LEADING_JUNK = "([{<\"'.,;:\u00b7\u2022*_-!|`^=~"
 # "_" included: an underline under a link's last letters reads as one.
 _TRAILING_JUNK = ".,;:!?\"'>_"
 # Trailing junk that is not also a mark a link breaks after (``looks_incomplete``).
@@ -155,19 +156,20 @@ def _strip_leading(text: str) -> str:
     return text
 
 
-def _within_brackets(text: str) -> str:
-    """A link the sentence opened a bracket before ends where that bracket
-    closes: "(https://x.org/a)of" is the link then the sentence's next word
-    (the reader squeezes out the space), "(…/Foo_(bar))" keeps the pair the
-    link itself holds. The word before such a bracket, when the detection
-    took it in ("GNU/Hurd(https://…"), goes, as does a word glued straight
-    onto a scheme ("URLhttps://…", "athttps://…"; none with a slash before
-    it: a link can hold another in its path). Text with neither comes back
-    as it was."""
+def _cut_to_link(text: str) -> str:
+    """The link out of the sentence's words read with it. A link the
+    sentence opened a bracket before ends where that bracket closes:
+    "(https://x.org/a)of" is the link then the sentence's next word (the
+    reader squeezes out the space), "(…/Foo_(bar))" keeps the pair the link
+    itself holds. The word before such a bracket, when the detection took it
+    in ("GNU/Hurd(https://…"), goes, as does a word glued straight onto a
+    scheme ("URLhttps://…", "athttps://…"; letters only: code such as
+    'src="https://…' is not a link's text, and a link can hold another in
+    its path). Text with neither comes back as it was."""
     if m := _BRACKETED_LINK.search(text):
         if m.start() > 0 and "://" not in text[:m.start()]:
             text = text[m.start():]
-    elif (m := _GLUED_SCHEME.search(text)) and m.start() > 0 and "/" not in text[:m.start()]:
+    elif (m := _GLUED_SCHEME.search(text)) and text[:m.start()].isalpha():
         text = text[m.start():]
     lead = len(text) - len(_strip_leading(text))
     opened = [c for c in text[:lead] if c in _OPENERS]
@@ -297,7 +299,7 @@ def repair_ocr(text: str) -> str:
     """
     # Trailing punctuation goes after the scheme is read: a line may end in
     # a bare "https:".
-    prefix, rest = _repair_scheme(_strip_leading(_within_brackets(_clean_chars(text))))
+    prefix, rest = _repair_scheme(_strip_leading(_cut_to_link(_clean_chars(text))))
     rest = _strip_edges(rest)
     if not rest:
         return prefix
@@ -531,12 +533,19 @@ def join_wrapped(parts: list[str], words: frozenset[str] | None = None) -> str:
     return out
 
 
+def is_bare_scheme(text: str) -> bool:
+    """Is this text a link's opening and nothing else (``https:``,
+    ``http://``, ``www.``: a link wrapped right after it)?"""
+    t = _clean_chars(text)
+    return bool(t) and bool(_BARE_SCHEME.match(t) or _BARE_SCHEME.match(repair_ocr(t)))
+
+
 def looks_incomplete(text: str) -> bool:
     """Does this line of link text end where a URL cannot (or rarely does)?"""
     t = _clean_chars(text)
     if not t:
         return False
-    if _BARE_SCHEME.match(t) or _BARE_SCHEME.match(repair_ocr(t)):
+    if is_bare_scheme(t):
         return True
     # Junk read past the line's end ("should_!"), and sentence marks that no
     # wrapped link ends in, hide the character that tells.

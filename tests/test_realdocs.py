@@ -251,3 +251,30 @@ def test_evaluate_reports_each_real_set_and_their_pool(built, tmp_path, capsys):
         assert pool[k] == a[k] + b[k], k
     assert pool["recall_by"]["all"]["n"] == a["recall_by"]["all"]["n"] + b["recall_by"]["all"]["n"]
     assert "realdocs pooled: P=" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("end, start, parts", [
+    # A word the URL rules cut off a scheme glued to it ("athttps://"), ending the line above.
+    ("at", "https://example.org/guide/ for more.", ["https://example.org/guide/"]),
+    # A bracketed link ending its line: the next line's first word is the sentence's.
+    ("(https://example.org/a)", "of the manual, and more words.", ["https://example.org/a"]),
+    # A bare scheme ending the line above is the link's.
+    ("https://", "example.org/guide/ for more.", ["https://", "example.org/guide/"]),
+])
+def test_the_sentences_words_around_a_link_are_not_its_lines(tmp_path, end, start, parts):
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    size, y = 11, 120.0
+    lines = ["A line of prose that is as wide as the column of text on this page,",
+             "and this line of the paragraph ends with " + end, start,
+             "the last line of the paragraph, which is as wide as the first one."]
+    width = max(pymupdf.get_text_length(t, fontname="cour", fontsize=size) for t in (lines[0], lines[3]))
+    for i, t in enumerate(lines):
+        # Flush right like a justified column, so the line ending reaches the block's right edge.
+        x = 60 + width - pymupdf.get_text_length(t, fontname="cour", fontsize=size) if i == 1 else 60
+        page.insert_text((x, y), t, fontsize=size, fontname="cour")
+        y += 16
+    pdf = tmp_path / "sentence.pdf"
+    doc.save(str(pdf))
+    links = page_links(pymupdf.open(pdf)[0])
+    assert [ln.parts for ln in links] == [parts]

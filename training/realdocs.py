@@ -45,7 +45,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from edge_app.urls import find_urls, join_wrapped, normalize_url
+from edge_app.urls import find_urls, is_bare_scheme, join_wrapped, normalize_url
 
 log = logging.getLogger(__name__)
 
@@ -277,6 +277,14 @@ def page_links(page, max_lines: int = 3) -> list[PageLink]:
                 joined = join_wrapped([t.text for t in parts_tok])
                 candidate = normalize_url(join_wrapped([joined, nxt.text]))
                 if candidate is None or candidate not in find_urls(f"{joined}\n{nxt.text}"):
+                    break
+                # The URL rules cut a link out of the sentence's words read with
+                # it ("(https://x.org/a)of", "see(https://…", "athttps://…"):
+                # a next word that changes nothing, or a line end that the next
+                # line's link does without (unless it is the bare scheme), is
+                # the sentence's, not the link's.
+                if candidate == url or (url is None and candidate == normalize_url(nxt.text)
+                                        and not is_bare_scheme(joined)):
                     break
                 if candidate not in annotated and (url in annotated or not _wraps_here(lines[nl], parts_tok[-1], lines[nl + 1])):
                     break
