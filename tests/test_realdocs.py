@@ -278,3 +278,15 @@ def test_the_sentences_words_around_a_link_are_not_its_lines(tmp_path, end, star
     doc.save(str(pdf))
     links = page_links(pymupdf.open(pdf)[0])
     assert [ln.parts for ln in links] == [parts]
+
+
+@pytest.mark.parametrize("line, part", [
+    ("Follow us: silfonts](http://twitter.com/silfonts) on the web.", "http://twitter.com/silfonts"),
+    ("See \\url{http://www.example.org/crypto.html} for more.", "http://www.example.org/crypto.html"),
+])
+def test_a_links_box_starts_at_its_scheme_when_a_word_is_glued_before_it(tmp_path, line, part):
+    doc = pymupdf.open()
+    doc.new_page(width=595, height=842).insert_text((60, 120), line, fontsize=11, fontname="cour")
+    pdf = tmp_path / "glued.pdf"
+    doc.save(str(pdf))
+    assert [ln.parts for ln in page_links(pymupdf.open(pdf)[0])] == [[part]]

@@ -198,6 +198,9 @@ def _page_lines(page) -> list[_Line]:
     return lines
 
 
+_LINK_START = re.compile(r"(https?|ftp)://|www\.", re.IGNORECASE)
+
+
 def _trim(tok: _Token, url: str, side: str, rest: list[str]) -> _Token:
     """Drop what the sentence put around the URL (brackets, quotes, a full
     stop): strip non-alphanumeric end characters for as long as the URL
@@ -210,6 +213,11 @@ def _trim(tok: _Token, url: str, side: str, rest: list[str]) -> _Token:
         return normalize_url(join_wrapped(parts)) == url
 
     if side == "left":
+        # A word the URL rules cut off before the link ("url{http://…",
+        # "silfonts](http://…"): the link starts at its scheme or www.
+        start = _LINK_START.search("".join(c for c, _ in chars))
+        if start and start.start() > 0 and same(chars[start.start():]):
+            chars = chars[start.start():]
         while len(chars) > 1 and not chars[0][0].isalnum() and same(chars[1:]):
             chars = chars[1:]
     else:
