@@ -254,7 +254,7 @@ def test_evaluate_reports_each_real_set_and_their_pool(built, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("end, start, parts", [
-    # A word the URL rules cut off a scheme glued to it ("athttps://"), ending the line above.
+    # A word ending the line above: glued to the link ("athttps://") the URL rules cut it off.
     ("at", "https://example.org/guide/ for more.", ["https://example.org/guide/"]),
     # A bracketed link ending its line: the next line's first word is the sentence's.
     ("(https://example.org/a)", "of the manual, and more words.", ["https://example.org/a"]),
