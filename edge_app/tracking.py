@@ -36,7 +36,7 @@ import numpy as np
 from edge_app.preprocess import to_gray
 from edge_app.results import Detection, Quad, quad_height, quad_iou
 from edge_app.urls import (continues_link, continues_on_line, join_wrapped, looks_incomplete, normalize_url,
-                            starts_new_link, vote)
+                            squeeze_line, starts_new_link, vote)
 
 ReadState = Literal["new", "reading", "done"]
 
@@ -140,8 +140,8 @@ class Track:
 
 
 def squeeze(text: str) -> str:
-    """A line's reading without the spaces Tesseract puts inside a URL."""
-    return "".join(text.split())
+    """A line's reading as link text (``urls.squeeze_line``)."""
+    return squeeze_line(text)
 
 
 # ---------------------------------------------------------------- geometry

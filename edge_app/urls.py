@@ -533,6 +533,33 @@ def join_wrapped(parts: list[str], words: frozenset[str] | None = None) -> str:
     return out
 
 
+# The characters a link can end on when the sentence's next word follows it;
+# after a full stop, only a sentence's first word ("….html. The"): a link's
+# own dot can be read with a space after it ("gentoo. git", "ac. uk").
+_BEFORE_WORD = "/),;:"
+_SENTENCE_START = re.compile(r"[A-Z][a-z]")
+
+
+def squeeze_line(text: str) -> str:
+    """One printed line's reading as link text: Tesseract's spaces squeezed
+    out, as it puts them inside links ("https: //x.org/ a/b"), except after a
+    whole link that only words follow ("…/debian/ stable main", a detection
+    that ran past the link into the sentence): there the link ends. A word
+    here holds a letter and no URL delimiter; the link is a valid URL that
+    ends where a sentence's word can follow it (a slash, a closing bracket,
+    punctuation)."""
+    words = text.split()
+    for k in range(1, len(words)):
+        head, rest = "".join(words[:k]), "".join(words[k:])
+        if head[-1] not in _BEFORE_WORD and not (head[-1] == "." and _SENTENCE_START.match(rest)):
+            continue
+        if any(c in _DELIMS or c == "@" for c in rest) or not any(c.isalpha() for c in rest):
+            continue
+        if normalize_url(head) is not None:
+            return head
+    return "".join(words)
+
+
 def is_bare_scheme(text: str) -> bool:
     """Is this text a link's opening and nothing else (``https:``,
     ``http://``, ``www.``: a link wrapped right after it)?"""

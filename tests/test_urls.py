@@ -15,6 +15,7 @@ from edge_app.urls import (
     looks_incomplete,
     normalize_url,
     repair_ocr,
+    squeeze_line,
     vote,
 )
 
@@ -230,6 +231,32 @@ def test_a_link_in_brackets_ends_where_they_close(raw: str, url: str) -> None:
 ])
 def test_a_pages_html_read_one_letter_wrong_is_repaired(raw: str, url: str) -> None:
     assert normalize_url(raw) == url
+
+
+@pytest.mark.parametrize(("read", "text"), [
+    # A detection that ran past the link into the sentence: the words after it go.
+    ("http://deb.debian.org/debian/ stable main", "http://deb.debian.org/debian/"),
+    ("Tracker(https://tracker.debian.org/ a", "Tracker(https://tracker.debian.org/"),
+    ("(https://R-Forge.R-project.org/ )offers", "(https://R-Forge.R-project.org/"),
+    ("http://two.pairlist.net/mailman/listinfo/reportlab-users. From", "http://two.pairlist.net/mailman/listinfo/reportlab-users."),
+    # Tesseract's spaces inside a link are squeezed out.
+    ("hitp://deb.debian.org/ debian/", "hitp://deb.debian.org/debian/"),
+    ("https:// keyring.debian.org/", "https://keyring.debian.org/"),
+    ("https://CRAN.R-project.org/ package=cairoDevice", "https://CRAN.R-project.org/package=cairoDevice"),
+    ("(https://CRAN.R-project. org/ package=gdat a)", "(https://CRAN.R-project.org/package=gdata)"),
+    ("http: //two.pairlist.net/mailman", "http://two.pairlist.net/mailman"),
+    # No whole link before the space, or no plain word after it: squeezed.
+    ("see the page at", "seethepageat"),
+    ("https://sourceforge.net/projects/checkbaskisms/f iles", "https://sourceforge.net/projects/checkbaskisms/files"),
+    ("http://ftp.us.debian.org/debian/ _", "http://ftp.us.debian.org/debian/_"),
+    ("https://x.org/ 2024", "https://x.org/2024"),
+    # After a dot only a sentence's first word ends the link: a link's own dot
+    # is read with a space after it too.
+    ("https://anonscm.debian.org/git/collab-maint/gentoo. git", "https://anonscm.debian.org/git/collab-maint/gentoo.git"),
+    ("https://www.again-warranty.ac. uk", "https://www.again-warranty.ac.uk"),
+])
+def test_a_lines_reading_is_squeezed_up_to_the_words_after_its_link(read: str, text: str) -> None:
+    assert squeeze_line(read) == text
 
 
 def test_bare_scheme_survives_repair() -> None:
