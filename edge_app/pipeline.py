@@ -26,7 +26,7 @@ import numpy as np
 from edge_app.decode import merge_scales
 from edge_app.detector import Detector, DetectorSettings
 from edge_app.reader import LineReader, Look, ReaderSettings
-from edge_app.results import FrameResult, Link
+from edge_app.results import FrameResult, Link, quad_overlap
 from edge_app.tracking import Tracker, TrackerSettings, group_lines, squeeze
 from edge_app.urls import join_wrapped, normalize_url, vote, warm_up
 
@@ -93,13 +93,11 @@ def _joined(texts: list[str]) -> str:
     return texts[0] if len(texts) == 1 else join_wrapped(texts)
 
 
-def _box_overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
-    """Intersection over the smaller box's area."""
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    small = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
-    return inter / small if small > 0 else 0.0
+def _same_place(a: Link, b: Link, overlap: float) -> bool:
+    """Do two links lie in one place: a quad of one and a quad of the other
+    overlapping by ``overlap`` of the smaller (quads, not boxes: on a tilted
+    page the boxes of two lines of a listing overlap most of the way)."""
+    return any(quad_overlap(qa, qb) >= overlap for qa in a.quads for qb in b.quads)
 
 
 def dedupe(links: list[Link], overlap: float = 0.5) -> list[Link]:
@@ -108,7 +106,7 @@ def dedupe(links: list[Link], overlap: float = 0.5) -> list[Link]:
     twice on a page stays twice."""
     kept: list[Link] = []
     for link in sorted(links, key=lambda k: -k.score):
-        if any(k.url == link.url and _box_overlap(k.box, link.box) >= overlap for k in kept):
+        if any(k.url == link.url and _same_place(k, link, overlap) for k in kept):
             continue
         kept.append(link)
     order = {id(k): i for i, k in enumerate(links)}

@@ -183,19 +183,34 @@ def test_dedupe_keeps_same_url_in_two_places() -> None:
     assert [(k.box[0], k.score) for k in kept] == [(5.0, 0.9), (400.0, 0.7)]
 
 
+def test_dedupe_keeps_same_url_on_two_lines_of_a_tilted_page() -> None:
+    # A listing's lines 20 px apart on a page turned 4 degrees: the lines'
+    # boxes overlap over half their area, the lines themselves do not.
+    def line(y: float) -> np.ndarray:
+        t = np.deg2rad(4.0)
+        along, down = np.array([np.cos(t), np.sin(t)]), np.array([-np.sin(t), np.cos(t)])
+        o = np.array([50.0, y])
+        return np.array([o, o + 400 * along, o + 400 * along + 16 * down, o + 16 * down], np.float32)
+
+    links = [Link("https://a.org/", "https://a.org/", [line(0)], 0.9),
+             Link("https://a.org/", "https://a.org/", [line(20)], 0.8)]
+    assert len(dedupe(links)) == 2
+    assert len(dedupe([links[0], Link("https://a.org/", "", [line(3)], 0.5)])) == 1
+
+
 def test_wrapped_links_on_true_quads_are_joined() -> None:
     # Independent of the detector: the photos' true line quads, read by the
     # real Tesseract, grouped by the pipeline's rule. Page 2 has links over
     # 3 and 2 lines, page 3 one over 2 lines; every group must be exactly
     # one printed link. (True quads need no fitting to the printed line.)
     from edge_app.reader import LineReader
-    from edge_app.tracking import group_lines
+    from edge_app.tracking import group_lines, squeeze
 
     with LineReader(ReaderSettings(engine="tesserocr", fit_lines=False)) as reader:
         for name, links in TRUTH["photos"].items():
             quads = [np.array(q, np.float32) for link in links for q in link["quads"]]
             owner = [i for i, link in enumerate(links) for _ in link["quads"]]
-            texts = ["".join(r.text.split()) for r in reader.read_lines(read_image(SAMPLES_DIR / name), quads)]
+            texts = [squeeze(r.text) for r in reader.read_lines(read_image(SAMPLES_DIR / name), quads)]
             groups = group_lines(quads, texts)
             assert sorted([owner[i] for i in g] for g in groups) == \
                 [[i] * len(link["quads"]) for i, link in enumerate(links)], (name, texts)
