@@ -101,8 +101,10 @@ _BRACKETED_LINK = re.compile(r"[(\[{](?=(https?|ftp)[:;]|www\.|[a-z]{3,6}[:;]?//
 _GLUED_SCHEME = re.compile(r"h[tl1]{1,3}ps?[:;][/\\]", re.IGNORECASE)
 # Two or more "=" at the very end (with "_" among them): a blurred line end,
 # an underline or the edge of the cut-out read as "=="; a query value ends in
-# at most one.
-_TRAILING_RULE = re.compile(r"[=_]*=[=_]*=[=_]*$")
+# at most one. So is a lone "-", "=" or "~" after a final slash or underscore
+# ("…/debian/-", "…/Color_="): no path segment is that alone (a typesetter's
+# hyphen after a slash is dropped when the rest is joined, ``join_wrapped``).
+_TRAILING_RULE = re.compile(r"[=_]*=[=_]*=[=_]*$|(?<=[/_])[-=~]+$")
 # "www." at the start of a host, with the w's broken into v's, one lost, a
 # blurred one read as a round letter ("wew", "waw", "wurw"), or a stray
 # capital left by the slash before it ("//www" read as "/Avww").
