@@ -129,3 +129,15 @@ def fit_line(gray: np.ndarray, quad: Quad, settings: FitSettings | None = None) 
     box = np.array([[left, c - hb / 2], [right, c - hb / 2], [right, c + hb / 2], [left, c + hb / 2]], np.float32)
     back = cv2.perspectiveTransform(box.reshape(-1, 1, 2), np.linalg.inv(m)).reshape(4, 2)
     return back.astype(np.float32)
+
+
+def stretch_end(quad: Quad, by: float) -> Quad:
+    """``quad`` with its right end carried ``by`` of its height further along
+    the line: onto the next glyph when the detection stopped in the gap before
+    it, so that ``fit_line`` carries it on to the end of the word."""
+    q = np.asarray(quad, np.float32).reshape(4, 2).copy()
+    ux, _ = quad_axes(q)
+    _, h = quad_size(q)
+    q[1] += ux * by * h
+    q[2] += ux * by * h
+    return q

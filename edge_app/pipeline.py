@@ -25,10 +25,11 @@ import numpy as np
 
 from edge_app.decode import merge_scales
 from edge_app.detector import Detector, DetectorSettings
-from edge_app.reader import LineReader, Look, ReaderSettings
+from edge_app.line_fit import stretch_end
+from edge_app.reader import LineReader, LineReading, Look, ReaderSettings
 from edge_app.results import FrameResult, Link, quad_overlap
 from edge_app.tracking import Tracker, TrackerSettings, group_lines, squeeze
-from edge_app.urls import join_wrapped, normalize_url, vote, warm_up
+from edge_app.urls import join_wrapped, normalize_url, starts_new_link, vote, warm_up
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,12 @@ class PipelineSettings:
     # of these sizes are kept at its photo bars (CheckSpec.photo_keep, chosen
     # for the first of these sizes).
     photo_long_sides: tuple[int, ...] = (1280,)
+    # Photo mode: a line read as a link's start up to a dot and no URL
+    # ("http://www.reportlab.": the detection stopped in the gap after a thin
+    # glyph, where fitting does not move an end) is read once more with its
+    # end carried this many line heights on, onto the next glyph, and the
+    # new reading replaces it when it is a URL. None: never.
+    dot_reach: float | None = 0.5
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,9 @@ class LinkReading:
     lines: list[int]
     raw: str
     url: str | None
+    # The quads of ``lines`` as read (a line read again further on, see
+    # ``PipelineSettings.dot_reach``, has its longer quad here).
+    quads: list[np.ndarray] = field(default_factory=list)
 
 
 def _joined(texts: list[str]) -> str:
@@ -172,7 +182,7 @@ class Pipeline:
         quads = [np.asarray(d.quad, np.float32).reshape(4, 2) for d in dets]
         read = self.read_links(frame, quads)
         t2 = time.perf_counter()
-        links = [Link(url=r.url, raw=r.raw, quads=[quads[i] for i in r.lines],
+        links = [Link(url=r.url, raw=r.raw, quads=r.quads,
                       score=float(np.mean([dets[i].score for i in r.lines]))) for r in read if r.url]
         links = dedupe(links)
         t3 = time.perf_counter()
@@ -203,6 +213,8 @@ class Pipeline:
             readings, texts = again, [squeeze(r.text) for r in again]
             if not given:
                 groups = group_lines(quads, texts, self.settings.tracker)
+        if self.settings.dot_reach is not None:
+            quads, readings, texts = self._past_the_dot(frame, quads, readings, texts, groups)
         groups = sorted(groups, key=min)
         looks = [[(_joined([texts[i] for i in g]), min(readings[i].confidence for i in g))] for g in groups]
         doubtful = [k for k, g in enumerate(groups)
@@ -223,8 +235,23 @@ class Pipeline:
             # it (the URL itself when the vote went letter by letter).
             raw = max(((c, t) for t, c in seen if normalize_url(t) == url), default=(0.0, url))[1] if url \
                 else seen[0][0]
-            out.append(LinkReading(g, raw, url))
+            out.append(LinkReading(g, raw, url, [quads[i] for i in g]))
         return out
+
+    def _past_the_dot(self, frame: np.ndarray, quads: list[np.ndarray], readings: list[LineReading],
+                      texts: list[str], groups: list[list[int]]) -> tuple[list[np.ndarray], list[LineReading], list[str]]:
+        """``read_links``' lines, those of one-line links read cut at a dot read
+        again further on (``PipelineSettings.dot_reach``)."""
+        cut = [g[0] for g in groups if len(g) == 1 and texts[g[0]].endswith(".")
+               and starts_new_link(texts[g[0]]) and normalize_url(texts[g[0]]) is None]
+        if not cut:
+            return quads, readings, texts
+        quads, readings, texts = list(quads), list(readings), list(texts)
+        longer = [stretch_end(quads[i], self.settings.dot_reach or 0.0) for i in cut]
+        for i, q, r in zip(cut, longer, self.reader.read_lines(frame, longer, retry=False)):
+            if normalize_url(squeeze(r.text)) is not None:
+                quads[i], readings[i], texts[i] = q, r, squeeze(r.text)
+        return quads, readings, texts
 
     def close(self) -> None:
         self.reader.close()

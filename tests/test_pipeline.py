@@ -254,3 +254,27 @@ def test_photo_modes_extra_size_keeps_its_lines_at_the_photo_bars(tmp_path: Path
     one = quads(())
     assert len(quads((1280,), photo_keep=None, photo_veto=None)) > len(one)
     assert quads((1280,), photo_keep=1.01, photo_veto=1.01) == one
+
+
+def test_photo_mode_reads_on_past_a_dot_the_detection_stopped_at() -> None:
+    # "http://www.example." then a gap wider than fitting's word gap (a
+    # monospaced dot's cell), then "com": a quad ending in that gap is read cut
+    # at the dot. Read again with its end carried onto the next glyph, the
+    # link is whole; without that second read it is no URL.
+    font, scale, thick = cv2.FONT_HERSHEY_SIMPLEX, 0.8, 2
+    page = np.full((120, 700), 240, np.uint8)
+    head, x, y = "see http://www.example.", 40, 60
+    cv2.putText(page, head, (x, y), font, scale, 20, thick, cv2.LINE_AA)
+    (w, h), base = cv2.getTextSize(head, font, scale, thick)
+    cv2.putText(page, "com for more", (x + w + int(0.3 * h), y), font, scale, 20, thick, cv2.LINE_AA)
+    x0 = x + cv2.getTextSize("see ", font, scale, thick)[0][0]
+    quad = np.array([[x0, y - h], [x + w, y - h], [x + w, y + base], [x0, y + base]], np.float32)
+    frame = cv2.cvtColor(page, cv2.COLOR_GRAY2BGR)
+    got = {}
+    for reach in (None, 0.5):
+        settings = PipelineSettings(reader=ReaderSettings(engine="tesserocr"), track=False, dot_reach=reach)
+        with Pipeline(settings) as pipe:
+            [got[reach]] = pipe.read_links(frame, [quad])
+    assert got[None].url is None
+    assert got[0.5].url == "http://www.example.com"
+    assert got[0.5].quads[0][1][0] > quad[1][0]  # the outline reaches on too
