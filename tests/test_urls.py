@@ -29,12 +29,12 @@ OCR_MISTAKES = [
     ("https:/pytorch.org/hub", "https://pytorch.org/hub"),
     # A table's rule just above a link's line, read in front of it.
     ("==-hittp://security.debian.org/debian-security/", "http://security.debian.org/debian-security/"),
-    # ... or a speck after the link's last slash or underscore.
+    ("~http://deb.debian.org/debian/", "http://deb.debian.org/debian/"),
+    # A speck after the link's last slash or underscore.
     ("http://deb.debian.org/debian/-.", "http://deb.debian.org/debian/"),
     ("http://en.wikipedia.org/wiki/Color_=", "http://en.wikipedia.org/wiki/Color"),
     ("https://example.org/a-b/c-", "https://example.org/a-b/c-"),
     ("https://example.org/?q=", "https://example.org/?q="),
-    ("~http://deb.debian.org/debian/", "http://deb.debian.org/debian/"),
     # A blurred line end or an underline read as "==" after the last letter.
     ("https://section.ac.uk/pment?culpable=section-eac===", "https://section.ac.uk/pment?culpable=section-eac"),
     ("www.learn.io/they/word_came==", "https://www.learn.io/they/word_came"),
