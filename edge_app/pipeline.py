@@ -28,8 +28,8 @@ from edge_app.detector import Detector, DetectorSettings
 from edge_app.line_fit import stretch_end
 from edge_app.reader import LineReader, LineReading, Look, ReaderSettings
 from edge_app.results import FrameResult, Link, quad_overlap
-from edge_app.tracking import Tracker, TrackerSettings, group_lines, squeeze
-from edge_app.urls import join_wrapped, normalize_url, starts_new_link, vote, warm_up
+from edge_app.tracking import Tracker, TrackerSettings, group_lines
+from edge_app.urls import join_wrapped, normalize_url, squeeze_line, starts_new_link, vote, warm_up
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ class LinkReading:
     url: str | None
     # The quads of ``lines`` as read (a line read again further on, see
     # ``PipelineSettings.dot_reach``, has its longer quad here).
-    quads: list[np.ndarray] = field(default_factory=list)
+    quads: list[np.ndarray]
 
 
 def _joined(texts: list[str]) -> str:
@@ -202,7 +202,7 @@ class Pipeline:
         if not quads:
             return []
         readings = self.reader.read_lines(frame, quads, retry=False)
-        texts = [squeeze(r.text) for r in readings]
+        texts = [squeeze_line(r.text) for r in readings]
         given = groups is not None
         groups = groups if given else group_lines(quads, texts, self.settings.tracker)
         # A second look only at lines that are neither a link nor part of
@@ -210,11 +210,11 @@ class Pipeline:
         lonely = [g[0] for g in groups if len(g) == 1 and normalize_url(texts[g[0]]) is None]
         again = self.reader.retry_lines(frame, quads, readings, lonely)
         if again != readings:
-            readings, texts = again, [squeeze(r.text) for r in again]
+            readings, texts = again, [squeeze_line(r.text) for r in again]
             if not given:
                 groups = group_lines(quads, texts, self.settings.tracker)
         if self.settings.dot_reach is not None:
-            quads, readings, texts = self._past_the_dot(frame, quads, readings, texts, groups)
+            quads, readings, texts = self._past_the_dot(frame, quads, readings, texts, groups, self.settings.dot_reach)
         groups = sorted(groups, key=min)
         looks = [[(_joined([texts[i] for i in g]), min(readings[i].confidence for i in g))] for g in groups]
         doubtful = [k for k, g in enumerate(groups)
@@ -226,7 +226,7 @@ class Pipeline:
             more = dict(zip(lines, at_look))
             for k in doubtful:
                 g = groups[k]
-                looks[k].append((_joined([squeeze(more[i].text) for i in g]), min(more[i].confidence for i in g)))
+                looks[k].append((_joined([squeeze_line(more[i].text) for i in g]), min(more[i].confidence for i in g)))
         out: list[LinkReading] = []
         for g, seen in zip(groups, looks):
             # One look votes for itself: its URL, or none.
@@ -238,8 +238,8 @@ class Pipeline:
             out.append(LinkReading(g, raw, url, [quads[i] for i in g]))
         return out
 
-    def _past_the_dot(self, frame: np.ndarray, quads: list[np.ndarray], readings: list[LineReading],
-                      texts: list[str], groups: list[list[int]]) -> tuple[list[np.ndarray], list[LineReading], list[str]]:
+    def _past_the_dot(self, frame: np.ndarray, quads: list[np.ndarray], readings: list[LineReading], texts: list[str],
+                      groups: list[list[int]], reach: float) -> tuple[list[np.ndarray], list[LineReading], list[str]]:
         """``read_links``' lines, those of one-line links read cut at a dot read
         again further on (``PipelineSettings.dot_reach``)."""
         cut = [g[0] for g in groups if len(g) == 1 and texts[g[0]].endswith(".")
@@ -247,10 +247,11 @@ class Pipeline:
         if not cut:
             return quads, readings, texts
         quads, readings, texts = list(quads), list(readings), list(texts)
-        longer = [stretch_end(quads[i], self.settings.dot_reach or 0.0) for i in cut]
+        longer = [stretch_end(quads[i], reach) for i in cut]
         for i, q, r in zip(cut, longer, self.reader.read_lines(frame, longer, retry=False)):
-            if normalize_url(squeeze(r.text)) is not None:
-                quads[i], readings[i], texts[i] = q, r, squeeze(r.text)
+            text = squeeze_line(r.text)
+            if normalize_url(text) is not None:
+                quads[i], readings[i], texts[i] = q, r, text
         return quads, readings, texts
 
     def close(self) -> None:

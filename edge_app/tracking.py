@@ -139,11 +139,6 @@ class Track:
         return quad_height(self.quad)
 
 
-def squeeze(text: str) -> str:
-    """A line's reading as link text (``urls.squeeze_line``)."""
-    return squeeze_line(text)
-
-
 # ---------------------------------------------------------------- geometry
 def sharpness(frame: np.ndarray, quad: Quad) -> float:
     """Variance of the Laplacian over the quad's bounding box (a focus/blur
@@ -394,7 +389,7 @@ def _text_vote(readings: list[tuple[str, float]]) -> str:
     totals: Counter[str] = Counter()
     last: dict[str, int] = {}
     for k, (t, w) in enumerate(readings):
-        key = squeeze(t)
+        key = squeeze_line(t)
         if key:
             totals[key] += max(w, 1e-3)
             last[key] = k
@@ -503,7 +498,7 @@ class Tracker:
         if t.best_url:
             n = sum(1 for text, _ in t.readings if normalize_url(text) == t.best_url)
         else:
-            n = sum(1 for text, _ in t.readings if squeeze(text) == t.best_text and t.best_text)
+            n = sum(1 for text, _ in t.readings if squeeze_line(text) == t.best_text and t.best_text)
         return n >= self.settings.stable_votes
 
     def due(self, frame: np.ndarray) -> list[Track]:
@@ -552,7 +547,7 @@ class Tracker:
         if track.best_url:
             # The raw text behind the winning URL, for joining and for Link.raw.
             cands = [(w, k, r) for k, (r, w) in enumerate(track.readings) if normalize_url(r) == track.best_url]
-            track.best_text = squeeze(max(cands)[2]) if cands else track.best_url
+            track.best_text = squeeze_line(max(cands)[2]) if cands else track.best_url
         else:
             track.best_text = _text_vote(track.readings)
         track.state = "done" if self._stable(track) or len(track.readings) >= self.settings.max_reads \

@@ -204,13 +204,14 @@ def test_wrapped_links_on_true_quads_are_joined() -> None:
     # 3 and 2 lines, page 3 one over 2 lines; every group must be exactly
     # one printed link. (True quads need no fitting to the printed line.)
     from edge_app.reader import LineReader
-    from edge_app.tracking import group_lines, squeeze
+    from edge_app.tracking import group_lines
+    from edge_app.urls import squeeze_line
 
     with LineReader(ReaderSettings(engine="tesserocr", fit_lines=False)) as reader:
         for name, links in TRUTH["photos"].items():
             quads = [np.array(q, np.float32) for link in links for q in link["quads"]]
             owner = [i for i, link in enumerate(links) for _ in link["quads"]]
-            texts = [squeeze(r.text) for r in reader.read_lines(read_image(SAMPLES_DIR / name), quads)]
+            texts = [squeeze_line(r.text) for r in reader.read_lines(read_image(SAMPLES_DIR / name), quads)]
             groups = group_lines(quads, texts)
             assert sorted([owner[i] for i in g] for g in groups) == \
                 [[i] * len(link["quads"]) for i, link in enumerate(links)], (name, texts)
