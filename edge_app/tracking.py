@@ -120,7 +120,7 @@ class Track:
     age: int = 0  # frames since created
     hits: int = 1  # frames with a matching detection
     missed: int = 0  # frames in a row without one
-    readings: list[tuple[str, float]] = field(default_factory=list)  # (text, weight)
+    readings: list[tuple[str, float]] = field(default_factory=list)  # (squeezed text, weight)
     best_url: str = ""  # vote over readings; "" while no reading is a URL
     best_text: str = ""  # the text the track is taken to show (a URL or a piece of one)
     state: ReadState = "new"
@@ -292,8 +292,12 @@ def group_lines(quads: list[Quad], texts: list[str], settings: TrackerSettings |
         chain = [i]
         while len(chain) < s.max_wrap_lines:
             last = chain[-1]
-            t = utext[last]
-            if not t or not (cached(looks_incomplete, t) or url(t) is None):
+            # From the second line on, whether the link goes on is the joined
+            # text's question: "…/subscribe)" or "…/debian-security/" has
+            # ended though its last line alone ("subscribe)", "security/") is
+            # no URL.
+            t = utext[last] if len(chain) == 1 else cached(_join_text, tuple(utext[j] for j in chain))
+            if not utext[last] or not (cached(looks_incomplete, t) or url(t) is None):
                 break
             # The text rule first: it is memoised across frames, the geometry
             # is not; and the scans of every other line last, for the few
@@ -382,14 +386,13 @@ def _join_url(parts: tuple[str, ...]) -> str | None:
 
 
 def _text_vote(readings: list[tuple[str, float]]) -> str:
-    """The text several readings of a non-URL line agree on: largest total
+    """The text several (squeezed) readings of a non-URL line agree on: largest total
     weight, ties to the latest."""
     if not readings:
         return ""
     totals: Counter[str] = Counter()
     last: dict[str, int] = {}
-    for k, (t, w) in enumerate(readings):
-        key = squeeze_line(t)
+    for k, (key, w) in enumerate(readings):
         if key:
             totals[key] += max(w, 1e-3)
             last[key] = k
@@ -498,7 +501,7 @@ class Tracker:
         if t.best_url:
             n = sum(1 for text, _ in t.readings if normalize_url(text) == t.best_url)
         else:
-            n = sum(1 for text, _ in t.readings if squeeze_line(text) == t.best_text and t.best_text)
+            n = sum(1 for text, _ in t.readings if text == t.best_text and t.best_text)
         return n >= self.settings.stable_votes
 
     def due(self, frame: np.ndarray) -> list[Track]:
@@ -535,8 +538,11 @@ class Tracker:
         return out
 
     def add_reading(self, track: Track, text: str, weight: float, frame: np.ndarray | None = None) -> None:
-        """Record one OCR reading of ``track`` (made from its current quad)."""
-        track.readings.append((text, float(weight)))
+        """Record one OCR reading of ``track`` (made from its current quad),
+        squeezed as a link line (``urls.squeeze_line``) before it is kept:
+        the vote's ``normalize_url`` would drop every space, and with them
+        where a link ends and the sentence after it begins."""
+        track.readings.append((squeeze_line(text), float(weight)))
         track.last_read_age = track.age
         track.read_height = max(track.read_height, track.height)
         if frame is not None:
@@ -547,7 +553,7 @@ class Tracker:
         if track.best_url:
             # The raw text behind the winning URL, for joining and for Link.raw.
             cands = [(w, k, r) for k, (r, w) in enumerate(track.readings) if normalize_url(r) == track.best_url]
-            track.best_text = squeeze_line(max(cands)[2]) if cands else track.best_url
+            track.best_text = max(cands)[2] if cands else track.best_url
         else:
             track.best_text = _text_vote(track.readings)
         track.state = "done" if self._stable(track) or len(track.readings) >= self.settings.max_reads \

@@ -196,6 +196,18 @@ def test_disagreeing_readings_are_voted() -> None:
     assert t.best_url == "https://example.com" and t.state == "done"
 
 
+
+def test_a_reading_that_runs_past_its_link_into_the_sentence_ends_at_the_link() -> None:
+    # The detection ran on past the link: Tesseract reads the sentence's next
+    # words too. Squeezing every space out would give "…/debian/stablemain".
+    tr = Tracker(TrackerSettings(stable_frames=1))
+    t = tr.update([det(0, 0)])[0]
+    for _ in range(2):
+        tr.add_reading(t, "http://deb.debian.org/debian/ stable main", 0.8)
+    assert t.best_url == "http://deb.debian.org/debian/" and t.state == "done"
+    assert [lk.url for lk in tr.links()] == ["http://deb.debian.org/debian/"]
+
+
 def test_wrapped_link_lines_are_grouped() -> None:
     q1 = quad(300, 100, w=300)  # ends a printed line
     q2 = quad(40, 140, w=220)  # starts the next one at the margin
@@ -207,6 +219,19 @@ def test_wrapped_link_lines_are_grouped() -> None:
     assert group_lines([q1, q2], ["https://example.com/", "www.other.org"]) == [[0], [1]]
     # A complete link followed by an unrelated line: no join either.
     assert group_lines([q1, q2], ["www.example.com", "and"]) == [[0], [1]]
+
+
+def test_a_wrapped_link_that_has_ended_takes_no_third_line() -> None:
+    # Real documents, maint-guide: "…(https://www.debian.org/MailingLists/" +
+    # "subscribe)" is a whole link; the line below ("unsubscribe).", the rest
+    # of the next link, whose first line the detector missed) is not its
+    # third line, though "subscribe)" alone is no URL.
+    first, second, third = quad(300, 100, w=300), quad(40, 140, w=150), quad(40, 180, w=160)
+    texts = ["(https://www.debian.org/MailingLists/", "subscribe)", "unsubscribe)."]
+    assert group_lines([first, second, third], texts) == [[0, 1], [2]]
+    # A link that has not ended on its second line goes on to its third.
+    texts = ["https://www.debian.org/doc/manuals/", "debian-reference/ch02.en.html#_", "the_debian_archive"]
+    assert group_lines([first, second, third], texts) == [[0, 1, 2]]
 
 
 def test_wrapped_link_is_grouped_on_a_curled_page() -> None:
