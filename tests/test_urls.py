@@ -334,6 +334,17 @@ def test_display_host_shows_lookalikes() -> None:
     (["2ee1.us/.", "topology/want"], "2ee1.us/topology/want"),
     (["https://example.com/a/,", "b"], "https://example.com/a/b"),
     (["https://example.", "com/b"], "https://example.com/b"),
+    # A table's rule or a speck past a break hyphen (real documents: a
+    # sources.list table, maint-guide's "packaging-manuals/-" + "fhs/").
+    (["http://security.debian.org/debian-_4", "security/"], "http://security.debian.org/debian-security/"),
+    (["http://security.debian.org/debian-_g~", "security/"], "http://security.debian.org/debian-security/"),
+    (["http://security.debian.org/debian-.", "security/"], "http://security.debian.org/debian-security/"),
+    (["http://www.debian.org/doc/packaging-manuals/-_", "fhs/"], "http://www.debian.org/doc/packaging-manuals/fhs/"),
+    (["http://www.debian.org/doc/~", "devel-manuals"], "http://www.debian.org/doc/devel-manuals"),
+    # A link's own underscore stays, and its tilde where typesetters break
+    # (after the slash, before the tilde; not after it, as taken above).
+    (["https://example.com/a-_b/", "c"], "https://example.com/a-_b/c"),
+    (["https://example.com/", "~user/"], "https://example.com/~user/"),
     (["!!!", "b"], "!!!b"),  # nothing left to strip to: kept as read
 ])
 def test_join_wrapped(parts: list[str], joined: str) -> None:
@@ -360,6 +371,7 @@ def test_join_without_word_list_keeps_hyphens_between_letters() -> None:
     # Junk past the line's end hides the mark that tells; a sentence's "!" does not.
     ("http://example.com/should_!", True), ("https://example.com/a/\",", True),
     ("https://example.com/a!", False), ("example.com/a,", False), ("2ee1.us/.", True),
+    ("http://security.debian.org/debian-_4", True),
 ])
 def test_looks_incomplete(text: str, incomplete: bool) -> None:
     assert looks_incomplete(text) is incomplete
