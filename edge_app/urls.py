@@ -87,8 +87,9 @@ _NEAR_HTTP_SCHEMES = frozenset({"ftp", "ftps", "hkp", "htcp", "http", "https", "
 # No link starts with these; specks and rules left of a link read as them
 # (a table's rule above a link's line reads as "==-", "=_", "~").
 _LEADING_JUNK = "([{<\"'.,;:\u00b7\u2022*_-!|`^=~"
-# "_" included: an underline under a link's last letters reads as one.
-_TRAILING_JUNK = ".,;:!?\"'>_"
+# "_" included: an underline under a link's last letters reads as one; "*":
+# a footnote's mark, or a speck.
+_TRAILING_JUNK = ".,;:!?\"'>_*"
 # Trailing junk that is not also a mark a link breaks after (``looks_incomplete``).
 _NEVER_BEFORE_WRAP = "!\"'>,;"
 _CLOSERS = {")": "(", "]": "[", "}": "{"}
@@ -102,9 +103,10 @@ _GLUED_SCHEME = re.compile(r"h[tl1]{1,3}ps?[:;][/\\]", re.IGNORECASE)
 # Two or more "=" at the very end (with "_" among them): a blurred line end,
 # an underline or the edge of the cut-out read as "=="; a query value ends in
 # at most one. So is a lone "-", "=" or "~" after a final slash or underscore
-# ("…/debian/-", "…/Color_="): no path segment is that alone (a typesetter's
-# hyphen after a slash is dropped when the rest is joined, ``join_wrapped``).
-_TRAILING_RULE = re.compile(r"[=_]*=[=_]*=[=_]*$|(?<=[/_])[-=~]+$")
+# ("…/debian/-", "…/Color_=", with a speck's "." before it: "…/.="): no path
+# segment is that alone (a typesetter's hyphen after a slash is dropped when
+# the rest is joined, ``join_wrapped``).
+_TRAILING_RULE = re.compile(r"[=_]*=[=_]*=[=_]*$|(?<=[/_])\.*[-=~]+$")
 # "www." at the start of a host, with the w's broken into v's, one lost, a
 # blurred one read as a round letter ("wew", "waw", "wurw"), or a stray
 # capital left by the slash before it ("//www" read as "/Avww").

@@ -33,6 +33,11 @@ OCR_MISTAKES = [
     # A speck after the link's last slash or underscore.
     ("http://deb.debian.org/debian/-.", "http://deb.debian.org/debian/"),
     ("http://en.wikipedia.org/wiki/Color_=", "http://en.wikipedia.org/wiki/Color"),
+    ("https://www.R-project.org/.=", "https://www.r-project.org/"),
+    ("http://security.debian.org/debian-security/_*", "http://security.debian.org/debian-security/"),
+    # A footnote's mark after the sentence's comma.
+    ("https://qa.debian.org/howto-remove.html,*", "https://qa.debian.org/howto-remove.html"),
+    ("https://example.org/a/.b", "https://example.org/a/.b"),
     ("https://example.org/a-b/c-", "https://example.org/a-b/c-"),
     ("https://example.org/?q=", "https://example.org/?q="),
     # A blurred line end or an underline read as "==" after the last letter.
