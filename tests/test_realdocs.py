@@ -290,3 +290,32 @@ def test_a_links_box_starts_at_its_scheme_when_a_word_is_glued_before_it(tmp_pat
     pdf = tmp_path / "glued.pdf"
     doc.save(str(pdf))
     assert [ln.parts for ln in page_links(pymupdf.open(pdf)[0])] == [[part]]
+
+
+def test_a_page_is_filmed_as_a_pan_with_its_whole_links_listed(tmp_path):
+    from training.realdocs import film_page
+
+    pdf = tmp_path / "one.pdf"
+    _make_pdf(pdf, fonts=("helv",))
+    page = pymupdf.open(pdf)[0]
+    links = page_links(page)
+    target = next(ln for ln in links if len(ln.boxes) == 2)
+    cam = RealCameraConfig(full_well=(600.0, 1500.0), sharpen=(0.0, 0.3))
+
+    def film(name: str) -> tuple[list[str], list[np.ndarray]]:
+        urls = film_page(np.random.default_rng(3), page, links, target, (640, 360), tmp_path / name, frames=4, cam=cam)
+        cap = cv2.VideoCapture(str(tmp_path / name))
+        frames = []
+        while (got := cap.read())[0]:
+            frames.append(got[1])
+        cap.release()
+        return urls, frames
+
+    urls, frames = film("a.mp4")
+    assert len(frames) == 4 and frames[0].shape == (360, 640, 3)
+    # The aimed-at wrapped link stays whole in view through the pan; the
+    # view moves (a pan, not a still), and one seed films the same clip.
+    assert WRAPPED_URL in urls and set(urls) <= {ONE_LINE, WRAPPED_URL}
+    assert np.abs(frames[0].astype(np.int16) - frames[-1].astype(np.int16)).mean() > 2
+    urls_again, frames_again = film("b.mp4")
+    assert urls_again == urls and all(np.array_equal(a, b) for a, b in zip(frames, frames_again))

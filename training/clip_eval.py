@@ -3,7 +3,8 @@ of the window or of ``detect`` on a video gets.
 
     python -m training.clip_eval make --out data/clips --count 10 --seed 5000
     python -m training.clip_eval make --out data/clips_blur --count 20 --seed 6000 --motion-blur
-    python -m training.clip_eval run data/clips data/clips_blur [--model M] [--json]
+    python -m training.clip_eval make-real --out data/clips_real --count 12 --seed 7000
+    python -m training.clip_eval run data/clips data/clips_blur data/clips_real [--model M] [--json]
 
 Each clip is a slow hand-held pan over one page, as the bundled demo clip
 (``training.samples.make_clip``), from other seeds than the samples. A clip
@@ -11,7 +12,10 @@ draws its page from its seed's random numbers in another order, at another
 size and link rate than a training frame of the same seed (training frames
 use seeds 0-5999), so no clip shows a page the detector trained on; the
 pages still come from our own generator. ``--motion-blur`` blurs every
-frame along a random direction as a shaking hand does. Per clip set ``run``
+frame along a random direction as a shaking hand does. ``make-real`` films
+pages of the real documents (``training.realdocs``: its PDFs, its camera,
+1280x720 frames as a laptop's webcam gives) with the same pan: the live
+pipeline on pages the generator did not make. Per clip set ``run``
 reports:
 
 - line reads: images sent to Tesseract (the cost the tracker is there to cut);
@@ -32,6 +36,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 from tqdm import tqdm
 
 if TYPE_CHECKING:
@@ -90,6 +95,46 @@ def make_clips(out: Path, count: int, seed: int, motion_blur: bool = False, fram
     return clips
 
 
+def make_real_clips(out: Path, count: int, seed: int, src: Path, frames: int = 40, fps: int = 15,
+                    size: tuple[int, int] = (1280, 720)) -> list[dict]:
+    """Clips of real documents: the real-documents set's PDF pages (its
+    packages, its plan of one aimed-at link per view, wrapped ones more
+    often) filmed by its camera in a slow pan (``training.realdocs.film_page``):
+    neither the pages nor the camera are the generator's."""
+    import pymupdf
+
+    from training.realdocs import BuildConfig, _plan, _scan, fetch_packages, film_page
+
+    sources = fetch_packages(src)
+    by_pkg, _ = _scan(sources, BuildConfig(), progress=True)
+    rng = np.random.default_rng(seed)
+    plan = _plan(by_pkg, BuildConfig(images=max(count * 4, len(by_pkg)), seed=seed), rng)
+    order = rng.permutation(len(plan))  # _plan lists package by package
+    out.mkdir(parents=True, exist_ok=True)
+    clips: list[dict] = []
+    docs: dict[Path, object] = {}
+    with tqdm(total=count, desc=f"real clips -> {out}") as bar:
+        for k in order:
+            if len(clips) >= count:
+                break
+            doc_src, pi, target = plan[int(k)]
+            page = docs.setdefault(doc_src.path, pymupdf.open(doc_src.path))[pi]  # type: ignore[index]
+            links = next(lk for s_, p_, lk in by_pkg[doc_src.package] if s_.path == doc_src.path and p_ == pi)
+            name = f"clip{len(clips):02d}.mp4"
+            try:
+                urls = film_page(rng, page, links, target, size, out / name, frames, fps)
+            except ValueError:  # the view does not see the page
+                urls = []
+            if not urls:
+                (out / name).unlink(missing_ok=True)
+                continue
+            clips.append({"file": name, "seed": seed, "doc": doc_src.path.name, "page": pi + 1, "frames": frames,
+                          "fps": fps, "urls": urls, "size": list(size)})
+            bar.update()
+    (out / TRUTH).write_text(json.dumps(clips, indent=1) + "\n")
+    return clips
+
+
 def run_clips(folder: Path, pipeline: Pipeline, progress: bool = True) -> SetResult:
     """The live pipeline (tracking, as the window runs it) over each clip."""
     from edge_app.batch import VideoLinkCollector
@@ -139,6 +184,12 @@ def main(argv: list[str] | None = None) -> None:
     mk.add_argument("--seed", type=int, default=5000)
     mk.add_argument("--motion-blur", action="store_true")
     mk.add_argument("--size", default="640x480", help="frame WxH (the page scales with the width)")
+    mr = sub.add_parser("make-real", help="write clips of real documents (the real-documents set's PDFs and camera)")
+    mr.add_argument("--out", type=Path, required=True)
+    mr.add_argument("--count", type=int, default=12)
+    mr.add_argument("--seed", type=int, default=7000)
+    mr.add_argument("--src", type=Path, default=Path("data/realdocs_src"), help="the real-documents download cache")
+    mr.add_argument("--size", default="1280x720", help="frame WxH")
     rn = sub.add_parser("run", help="the live pipeline over clip folders")
     rn.add_argument("folders", type=Path, nargs="+")
     rn.add_argument("--model", type=Path, default=None, help="a .tflite with its sidecar (default: the shipped one)")
@@ -146,14 +197,22 @@ def main(argv: list[str] | None = None) -> None:
     rn.add_argument("--no-check", action="store_true", help="without the line check (the detector's map alone)")
     rn.add_argument("--long-side", type=int, default=None, help="the detector's input long side (default: the sidecar's)")
     args = ap.parse_args(argv)
-    if args.cmd == "make":
+    if args.cmd in ("make", "make-real"):
         try:
             size = tuple(int(v) for v in args.size.lower().split("x"))
             if len(size) != 2 or min(size) < 32:
                 raise ValueError
         except ValueError:
             raise SystemExit(f"error: --size wants WxH, e.g. 1280x720, not {args.size!r}")
-        clips = make_clips(args.out, args.count, args.seed, args.motion_blur, size=size)
+        if args.cmd == "make":
+            clips = make_clips(args.out, args.count, args.seed, args.motion_blur, size=size)
+        else:
+            from training.realdocs import RealDocsError
+
+            try:
+                clips = make_real_clips(args.out, args.count, args.seed, args.src, size=size)
+            except RealDocsError as e:
+                raise SystemExit(f"error: {e}")
         print(f"{len(clips)} clips, {sum(len(c['urls']) for c in clips)} links in view throughout -> {args.out}")
         return
 

@@ -508,6 +508,64 @@ def box_quad(box: tuple[float, float, float, float]) -> np.ndarray:
     return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float64)
 
 
+def aim_camera(rng: np.random.Generator, target: PageLink, size: tuple[int, int],
+               cam: RealCameraConfig) -> View | None:
+    """A camera of ``size`` pixels posed near ``target`` (the link whole in
+    the frame; a long one is photographed from further away, others around
+    it may be cut by the edge); None when six tries do not fit it."""
+    w, h = size
+    line_pt = float(np.mean([b[3] - b[1] for b in target.boxes]))
+    x0, y0 = min(b[0] for b in target.boxes), min(b[1] for b in target.boxes)
+    x1, y1 = max(b[2] for b in target.boxes), max(b[3] for b in target.boxes)
+    scale = rng.uniform(*cam.line_px_640) * max(w, h) / 640.0 / max(line_pt, 1.0)
+    scale = min(scale, 0.85 * w / max(x1 - x0, 1.0), 0.85 * h / max(y1 - y0, 1.0))
+    for _attempt in range(6):
+        vw, vh = w / scale, h / scale
+        # Aim near the target link, not always at it.
+        cx = (x0 + x1) / 2 + rng.uniform(-0.5, 0.5) * max(0.0, 0.8 * vw - (x1 - x0))
+        cy = (y0 + y1) / 2 + rng.uniform(-0.5, 0.5) * max(0.0, 0.8 * vh - (y1 - y0))
+        view = pose_camera(rng, (cx, cy), scale, (w, h), cam)
+        q = view.forward(np.concatenate([box_quad(b) for b in target.boxes]))
+        if (q >= 2).all() and (q[:, 0] <= w - 2).all() and (q[:, 1] <= h - 2).all():
+            return view
+        scale *= 0.9
+    return None
+
+
+def film_page(rng: np.random.Generator, page, links: list[PageLink], target: PageLink, size: tuple[int, int],
+              path: Path, frames: int = 40, fps: int = 15, cam: RealCameraConfig | None = None) -> list[str]:
+    """A slow hand-held pan over a real page, filmed by this module's camera
+    (``aim_camera``, ``photograph_page``), written to ``path`` (mp4). One
+    camera, light and noise draw for the whole clip; the pan moves the view
+    as ``training.samples.make_clip`` does. Returns the printed URLs whole in
+    every frame ([] when the camera cannot be aimed: nothing written)."""
+    cam = cam or RealCameraConfig()
+    view = aim_camera(rng, target, size, cam)
+    if view is None:
+        return []
+    render_scale = _center_scale(view) * rng.uniform(*cam.oversample)
+    look = int(rng.integers(2 ** 31))
+    w, h = size
+    k = w / 640
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    if not writer.isOpened():
+        raise RealDocsError("OpenCV cannot write mp4 here")
+    always: set[str] | None = None
+    try:
+        for i in range(frames):
+            t = i / max(1, frames - 1)
+            shift = np.array([[1, 0, k * (-40 * t + 6 * np.sin(7 * t))], [0, 1, k * (25 * t + 4 * np.sin(5 * t))],
+                              [0, 0, 1]])
+            moved = View(shift @ view.homography, view.k1, view.size)
+            jpeg = photograph_page(np.random.default_rng(look), page, moved, render_scale, cam)
+            writer.write(cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR))
+            seen = {lab["url"] for lab in _labels_for(moved, links) if not lab["partial"]}
+            always = seen if always is None else always & seen
+    finally:
+        writer.release()
+    return sorted(always or [])
+
+
 # ------------------------------------------------------------------ build
 @dataclass(frozen=True)
 class BuildConfig:
@@ -656,25 +714,8 @@ def build(sources: list[DocSource], out: Path, cfg: BuildConfig | None = None, p
         page = doc[pi]  # type: ignore[index]
         all_links = next(lk for s, p, lk in by_pkg[src.package] if s.path == src.path and p == pi)
         w, h = cam.out_sizes[int(rng.integers(len(cam.out_sizes)))]
-        line_pt = float(np.mean([b[3] - b[1] for b in target.boxes]))
-        x0, y0 = min(b[0] for b in target.boxes), min(b[1] for b in target.boxes)
-        x1, y1 = max(b[2] for b in target.boxes), max(b[3] for b in target.boxes)
-        # The target link fits in the frame (a long one is photographed from
-        # further away); others around it may be cut by the edge.
-        scale = rng.uniform(*cam.line_px_640) * max(w, h) / 640.0 / max(line_pt, 1.0)
-        scale = min(scale, 0.85 * w / max(x1 - x0, 1.0), 0.85 * h / max(y1 - y0, 1.0))
-        view = None
-        for _attempt in range(6):
-            vw, vh = w / scale, h / scale
-            # Aim near the target link, not always at it.
-            cx = (x0 + x1) / 2 + rng.uniform(-0.5, 0.5) * max(0.0, 0.8 * vw - (x1 - x0))
-            cy = (y0 + y1) / 2 + rng.uniform(-0.5, 0.5) * max(0.0, 0.8 * vh - (y1 - y0))
-            view = pose_camera(rng, (cx, cy), scale, (w, h), cam)
-            q = view.forward(np.concatenate([box_quad(b) for b in target.boxes]))
-            if (q >= 2).all() and (q[:, 0] <= w - 2).all() and (q[:, 1] <= h - 2).all():
-                break
-            scale *= 0.9
-        else:
+        view = aim_camera(rng, target, (w, h), cam)
+        if view is None:
             continue
         render_scale = _center_scale(view) * rng.uniform(*cam.oversample)
         try:
