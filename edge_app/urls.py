@@ -599,6 +599,12 @@ def looks_incomplete(text: str) -> bool:
 # (a scheme Tesseract garbled past repair: "Retps:", "nttps:"), or another
 # scheme that close to it.
 _WORD_COLON = re.compile(r"^([a-z]{3,6}):")
+# A scheme garbled past any repair still leaves its two slashes near the
+# line's start, after a mark no host has and with no dot or slash before
+# them ("Vw)iyp://", "PYbeeps!//"); the rest of a link carries its host's
+# dots or its path's slashes first (a doubled slash after a host's last
+# label, "org//x", is the link's own).
+_SLASHES_OPEN = re.compile(r"^(?=[^./\s]*[^A-Za-z0-9_./\s-])[^./\s]{2,8}//")
 
 
 def starts_new_link(text: str) -> bool:
@@ -607,7 +613,9 @@ def starts_new_link(text: str) -> bool:
     if t.startswith(("http:", "https:", "ftp:", "www.")):
         return True
     m = _WORD_COLON.match(t)
-    return bool(m) and (m.group(1) in _NEAR_HTTP_SCHEMES or _garbled_scheme(m.group(1)) is not None)
+    if m and (m.group(1) in _NEAR_HTTP_SCHEMES or _garbled_scheme(m.group(1)) is not None):
+        return True
+    return bool(_SLASHES_OPEN.match(_clean_chars(text)))
 
 
 def continues_link(prev_text: str, next_text: str) -> bool:

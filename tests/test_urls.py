@@ -399,6 +399,10 @@ def test_looks_incomplete(text: str, incomplete: bool) -> None:
     ("https://www.gouges.app/", "Retps:tennloodkipmewond", False),
     # ...but not any word before a colon.
     ("https://example.com/", "index:html", True),
+    # Its two slashes alone tell, near the start with no dot or slash before
+    # them (a cppreference link's next line: "https://gcc.gnu…").
+    ("https://en.cppreference.com/w/cpp/compiler_support.", "PYbeeps!//ecc.gnu.org/projects/", False),
+    ("https://www.debian.", "org//x", True),
     # A link, then the sentence's comma or semicolon at the line's end: it ended there.
     ("https://pl-how.net/go_roil/bestows-use/,", "pussyfoot-demographics-thermostats,", False),
     ("www.updating.pl/floss_pests/;", "ted.it/replicated/write/these/PlayFunction.jpg,", False),
@@ -420,6 +424,8 @@ def test_continues_link(prev: str, nxt: str, cont: bool) -> None:
     ("https://example.com/a", "and", False),
     ("https://example.com/", "www.python.org", False),  # a link of its own
     ("https:", "", False),
+    # The next table cell's link, its scheme garbled (a sources.list table).
+    ("security/", "Vw)iyp://security.debian.org/debian-g/", False),
 ])
 def test_continues_on_line(left: str, right: str, cont: bool) -> None:
     assert continues_on_line(left, right) is cont
