@@ -229,6 +229,10 @@ def test_a_wrapped_link_that_has_ended_takes_no_third_line() -> None:
     first, second, third = quad(300, 100, w=300), quad(40, 140, w=150), quad(40, 180, w=160)
     texts = ["(https://www.debian.org/MailingLists/", "subscribe)", "unsubscribe)."]
     assert group_lines([first, second, third], texts) == [[0, 1], [2]]
+    # Nor does a whole link take the rest of the next one (R-admin: the next
+    # link's first line, "https://mac.r-project.", was not found).
+    texts = ["https://github.com/iains/", "gcc-darwin-arm64", "org/tools/"]
+    assert group_lines([first, second, third], texts) == [[0, 1], [2]]
     # A link that has not ended on its second line goes on to its third.
     texts = ["https://www.debian.org/doc/manuals/", "debian-reference/ch02.en.html#_", "the_debian_archive"]
     assert group_lines([first, second, third], texts) == [[0, 1, 2]]
