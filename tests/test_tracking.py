@@ -196,7 +196,6 @@ def test_disagreeing_readings_are_voted() -> None:
     assert t.best_url == "https://example.com" and t.state == "done"
 
 
-
 def test_a_reading_that_runs_past_its_link_into_the_sentence_ends_at_the_link() -> None:
     # The detection ran on past the link: Tesseract reads the sentence's next
     # words too. Squeezing every space out would give "…/debian/stablemain".

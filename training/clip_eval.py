@@ -3,7 +3,7 @@ of the window or of ``detect`` on a video gets.
 
     python -m training.clip_eval make --out data/clips --count 10 --seed 5000
     python -m training.clip_eval make --out data/clips_blur --count 20 --seed 6000 --motion-blur
-    python -m training.clip_eval make-real --out data/clips_real --count 12 --seed 7000
+    python -m training.clip_eval make-real --out data/clips_real --count 16 --seed 7000
     python -m training.clip_eval run data/clips data/clips_blur data/clips_real [--model M] [--json]
 
 Each clip is a slow hand-held pan over one page, as the bundled demo clip
@@ -103,13 +103,13 @@ def make_real_clips(out: Path, count: int, seed: int, src: Path, frames: int = 4
     neither the pages nor the camera are the generator's."""
     import pymupdf
 
-    from training.realdocs import BuildConfig, _plan, _scan, fetch_packages, film_page
+    from training.realdocs import BuildConfig, fetch_packages, film_page, plan_views, scan_pages
 
     sources = fetch_packages(src)
-    by_pkg, _ = _scan(sources, BuildConfig(), progress=True)
+    by_pkg, _ = scan_pages(sources, BuildConfig(), progress=True)
     rng = np.random.default_rng(seed)
-    plan = _plan(by_pkg, BuildConfig(images=max(count * 4, len(by_pkg)), seed=seed), rng)
-    order = rng.permutation(len(plan))  # _plan lists package by package
+    plan = plan_views(by_pkg, BuildConfig(images=max(count * 4, len(by_pkg)), seed=seed), rng)
+    order = rng.permutation(len(plan))  # plan_views lists package by package
     out.mkdir(parents=True, exist_ok=True)
     clips: list[dict] = []
     docs: dict[Path, object] = {}
@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> None:
     mk.add_argument("--size", default="640x480", help="frame WxH (the page scales with the width)")
     mr = sub.add_parser("make-real", help="write clips of real documents (the real-documents set's PDFs and camera)")
     mr.add_argument("--out", type=Path, required=True)
-    mr.add_argument("--count", type=int, default=12)
+    mr.add_argument("--count", type=int, default=16)
     mr.add_argument("--seed", type=int, default=7000)
     mr.add_argument("--src", type=Path, default=Path("data/realdocs_src"), help="the real-documents download cache")
     mr.add_argument("--size", default="1280x720", help="frame WxH")

@@ -590,7 +590,7 @@ class BuildReport:
     seconds: float
 
 
-def _scan(sources: list[DocSource], cfg: BuildConfig, progress: bool) -> tuple[dict, list[dict]]:
+def scan_pages(sources: list[DocSource], cfg: BuildConfig, progress: bool) -> tuple[dict, list[dict]]:
     """Pages with at least one printed URL, per package and document."""
     import pymupdf
 
@@ -619,7 +619,7 @@ def _scan(sources: list[DocSource], cfg: BuildConfig, progress: bool) -> tuple[d
     return by_pkg, docs_info
 
 
-def _plan(by_pkg: dict, cfg: BuildConfig, rng: np.random.Generator) -> list[tuple[DocSource, int, PageLink]]:
+def plan_views(by_pkg: dict, cfg: BuildConfig, rng: np.random.Generator) -> list[tuple[DocSource, int, PageLink]]:
     """Spread the images evenly over packages; aim each at one printed link,
     a wrapped one more often than they occur (they are the hard case)."""
     pkgs = sorted(by_pkg)
@@ -699,8 +699,8 @@ def build(sources: list[DocSource], out: Path, cfg: BuildConfig | None = None, p
     cfg = cfg or BuildConfig()
     t0 = time.time()
     rng = np.random.default_rng(cfg.seed)
-    by_pkg, docs_info = _scan(sources, cfg, progress)
-    plan = _plan(by_pkg, cfg, rng)
+    by_pkg, docs_info = scan_pages(sources, cfg, progress)
+    plan = plan_views(by_pkg, cfg, rng)
     if not plan:
         raise RealDocsError("no printed URLs found in the given PDFs")
     if out.exists():
