@@ -170,6 +170,27 @@ def test_lens_model_round_trips_over_the_frame(k1):
     np.testing.assert_allclose(view.distort(view.undistort(grid)), grid, atol=1e-3)
 
 
+def test_a_steep_view_of_a_pages_foot_still_labels_its_links():
+    """Aimed low on a page and tilted, the camera puts the page's origin
+    behind it; the links in view are labelled all the same (they were all
+    dropped when the homography's sign followed the origin's depth)."""
+    from training.realdocs import PageLink, _labels_for, box_quad, pose_camera
+
+    cam = RealCameraConfig()
+    centre, box = (420.0, 690.0), (360.0, 684.0, 480.0, 694.0)  # a link line at the aimed point
+    link = PageLink("https://example.org/a", "https://example.org/a", ["https://example.org/a"], [box])
+    behind = 0
+    for seed in range(60):
+        view = pose_camera(np.random.default_rng(seed), centre, 2.0, (800, 600), cam)
+        origin_w, centre_w = (view.homography @ np.array([[0.0, 0, 1], [centre[0], centre[1], 1]]).T)[2]
+        behind += origin_w < 0 < centre_w
+        q = view.forward(box_quad(box))
+        if (q >= 0).all() and (q[:, 0] <= 800).all() and (q[:, 1] <= 600).all():
+            [label] = _labels_for(view, [link])
+            assert not label["partial"] and len(label["quads"]) == 1
+    assert behind > 0  # the case under test came up
+
+
 def test_label_quads_stay_near_the_frame(built):
     """A line that runs far out of the frame is cut near it, never projected
     through the lens model where it does not hold (wild quads)."""

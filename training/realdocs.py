@@ -399,6 +399,13 @@ def pose_camera(rng: np.random.Generator, center_pt: tuple[float, float], scale:
     move = np.array([[1, 0, -center_pt[0]], [0, 1, -center_pt[1]], [0, 0, 1]], np.float64)
     hm = k @ rt @ move
     hm /= hm[2, 2]
+    # hm[2, 2] is the page origin's depth, which a steep view of a page's
+    # lower part puts behind the camera: then every point in front of it
+    # came out with a negative w, and _project_line dropped every link of
+    # the view (5 of the 240 images had no labels). Negating changes no
+    # projected point (x / w exactly), so the images stay as they were.
+    if (hm @ np.array([center_pt[0], center_pt[1], 1.0]))[2] < 0:
+        hm = -hm
     # Pinhole with a tilted page: the centre's scale is f/dist only to first
     # order, close enough for choosing a text size.
     return View(hm, float(rng.uniform(*cfg.distortion_k1)), (w, h))
