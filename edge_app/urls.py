@@ -461,9 +461,10 @@ _DELIMS = "/.?&=#_~:%"
 _BARE_SCHEME = re.compile(r"^(https?|ftp)(:(//?)?)?$|^www\.?$", re.IGNORECASE)
 # Past a hyphen ending a line: a mark and at most a character more
 # ("debian-_4", "debian-_g~", "manuals/-_", "debian-.": a table's rule or a
-# speck at the line's end); a "~" right after a final slash ("doc/~": the
-# typesetter's hyphen after the slash, read as a tilde). No URL breaks there.
-_JUNK_AFTER_BREAK = re.compile(r"(?<=-)[_~.][A-Za-z0-9]?~?$|(?<=/)~$")
+# speck at the line's end); a "~" or "." right after a final slash ("doc/~":
+# the typesetter's hyphen after the slash, read as a tilde; "2ee1.us/.": a
+# speck, and a path segment starting with "." is rare). No URL breaks there.
+_JUNK_AFTER_BREAK = re.compile(r"(?<=-)[_~.][A-Za-z0-9]?~?$|(?<=/)[~.]$")
 
 
 def _left_word(text: str) -> str:
@@ -510,15 +511,11 @@ def _drop_break_hyphen(head: str, tail: str, words: frozenset[str]) -> bool:
 
 def _wrap_head(text: str) -> str:
     """A wrapped link's line without the junk Tesseract reads past its end:
-    marks no link breaks before (``should_!``, ``a/,``), a speck read as
-    "." right after a final "/" (``2ee1.us/.``: typesetters break after the
-    slash, and a path segment starting with "." is rare), and what a table's
-    rule or a speck past a break hyphen reads as (``_JUNK_AFTER_BREAK``).
-    Nothing left to strip to: kept as read."""
-    t = text.rstrip(_NEVER_BEFORE_WRAP)
-    if t.endswith("/."):
-        t = t[:-1]
-    t = _JUNK_AFTER_BREAK.sub("", t)
+    marks no link breaks before (``should_!``, ``a/,``), and what a speck or
+    a table's rule past the slash or hyphen it breaks at reads as
+    (``_JUNK_AFTER_BREAK``: ``2ee1.us/.``, ``debian-_4``). Nothing left to
+    strip to: kept as read."""
+    t = _JUNK_AFTER_BREAK.sub("", text.rstrip(_NEVER_BEFORE_WRAP))
     return t or text
 
 

@@ -103,7 +103,7 @@ def make_real_clips(out: Path, count: int, seed: int, src: Path, frames: int = 4
     neither the pages nor the camera are the generator's."""
     import pymupdf
 
-    from training.realdocs import BuildConfig, fetch_packages, film_page, plan_views, scan_pages
+    from training.realdocs import BuildConfig, fetch_packages, film_page, links_on_page, plan_views, scan_pages
 
     sources = fetch_packages(src)
     by_pkg, _ = scan_pages(sources, BuildConfig(), progress=True)
@@ -119,7 +119,7 @@ def make_real_clips(out: Path, count: int, seed: int, src: Path, frames: int = 4
                 break
             doc_src, pi, target = plan[int(k)]
             page = docs.setdefault(doc_src.path, pymupdf.open(doc_src.path))[pi]  # type: ignore[index]
-            links = next(lk for s_, p_, lk in by_pkg[doc_src.package] if s_.path == doc_src.path and p_ == pi)
+            links = links_on_page(by_pkg, doc_src, pi)
             name = f"clip{len(clips):02d}.mp4"
             try:
                 urls = film_page(rng, page, links, target, size, out / name, frames, fps)

@@ -546,6 +546,8 @@ def film_page(rng: np.random.Generator, page, links: list[PageLink], target: Pag
     camera, light and noise draw for the whole clip; the pan moves the view
     as ``training.samples.make_clip`` does. Returns the printed URLs whole in
     every frame ([] when the camera cannot be aimed: nothing written)."""
+    from training.samples import pan_shift
+
     cam = cam or RealCameraConfig()
     view = aim_camera(rng, target, size, cam)
     if view is None:
@@ -561,9 +563,7 @@ def film_page(rng: np.random.Generator, page, links: list[PageLink], target: Pag
     try:
         for i in range(frames):
             t = i / max(1, frames - 1)
-            shift = np.array([[1, 0, k * (-40 * t + 6 * np.sin(7 * t))], [0, 1, k * (25 * t + 4 * np.sin(5 * t))],
-                              [0, 0, 1]])
-            moved = View(shift @ view.homography, view.k1, view.size)
+            moved = View(pan_shift(t, k) @ view.homography, view.k1, view.size)
             jpeg = photograph_page(np.random.default_rng(look), page, moved, render_scale, cam)
             writer.write(cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR))
             seen = {lab["url"] for lab in _labels_for(moved, links) if not lab["partial"]}
@@ -644,6 +644,11 @@ def plan_views(by_pkg: dict, cfg: BuildConfig, rng: np.random.Generator) -> list
     return plan
 
 
+def links_on_page(by_pkg: dict, src: DocSource, page: int) -> list[PageLink]:
+    """Every printed link ``scan_pages`` found on one page of a plan's entry."""
+    return next(lk for s, p, lk in by_pkg[src.package] if s.path == src.path and p == page)
+
+
 def _project_line(view: View, box: tuple[float, float, float, float]) -> np.ndarray | None:
     """A printed line's box -> its quad in the frame. A line running far out
     of the frame is cut where it leaves a margin around it first, so the
@@ -719,7 +724,7 @@ def build(sources: list[DocSource], out: Path, cfg: BuildConfig | None = None, p
     for i, (src, pi, target) in enumerate(tqdm(plan, desc="photograph", disable=not progress)):
         doc = open_docs.setdefault(src.path, pymupdf.open(src.path))
         page = doc[pi]  # type: ignore[index]
-        all_links = next(lk for s, p, lk in by_pkg[src.package] if s.path == src.path and p == pi)
+        all_links = links_on_page(by_pkg, src, pi)
         w, h = cam.out_sizes[int(rng.integers(len(cam.out_sizes)))]
         view = aim_camera(rng, target, (w, h), cam)
         if view is None:

@@ -43,6 +43,14 @@ def make_photos(synth: Synthesizer, n: int, start_seed: int) -> list[tuple[str, 
     return out
 
 
+def pan_shift(t: float, scale: float = 1.0) -> np.ndarray:
+    """The slow hand-held pan of the clips, as a shift in output pixels at
+    ``t`` (0..1 over the clip): a drift with a little wobble, ``scale`` times
+    the 640-px-wide frame's."""
+    return np.array([[1, 0, scale * (-40 * t + 6 * np.sin(7 * t))], [0, 1, scale * (25 * t + 4 * np.sin(5 * t))],
+                     [0, 0, 1]])
+
+
 def make_clip(synth: Synthesizer, seed: int, frames: int, fps: int, path: Path,
               size: tuple[int, int] = (640, 480)) -> list[str]:
     """A slow hand-held pan over one page; returns URLs fully visible in every frame.
@@ -64,8 +72,7 @@ def make_clip(synth: Synthesizer, seed: int, frames: int, fps: int, path: Path,
     canvas = np.asarray(page.image)
     for i in range(frames):
         t = i / max(1, frames - 1)
-        shift = np.array([[1, 0, k * (-40 * t + 6 * np.sin(7 * t))], [0, 1, k * (25 * t + 4 * np.sin(5 * t))],
-                          [0, 0, 1]])
+        shift = pan_shift(t, k)
         geo = replace(base, homography=shift @ base.homography)
         img = warp_image(canvas, geo, zoom, (60, 50, 40))
         frame, _ = photograph(np.random.default_rng(seed * 1000 + i), img, cfg.camera)
