@@ -20,6 +20,7 @@ from edge_app.line_check import DEFAULT_CHECK_STEM, LineChecker, candidate_decod
 from edge_app.litert import open_interpreter
 from edge_app.model_spec import ModelSpec, default_model_path, load_spec
 from edge_app.preprocess import ModelInput, preprocess
+from edge_app.print_size import text_height
 from edge_app.results import Detection
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,9 @@ class DetectorSettings:
 class DetectorOutput:
     detections: list[Detection]
     timings_ms: dict[str, float]  # preprocess, detect (inference), decode, check (with a line check)
+    # The print's line height in model-input pixels (edge_app.print_size),
+    # when asked for and the model has a text map; else None.
+    text_px: float | None = None
 
 
 class Detector:
@@ -143,27 +147,45 @@ class Detector:
             y = (y.astype(np.float32) - zero) * scale
         return y
 
-    def prob_map(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, ModelInput]:
-        """Frame -> (link map, text map or None, the model input it came from)."""
-        mi = preprocess(frame, self.spec.input, self.settings.long_side)
+    def prob_map(self, frame: np.ndarray, long_side: int | None = None) -> tuple[np.ndarray, np.ndarray | None, ModelInput]:
+        """Frame -> (link map, text map or None, the model input it came from);
+        ``long_side`` overrides the input size for this call."""
+        mi = preprocess(frame, self.spec.input, long_side or self.settings.long_side)
         y = self._run(mi.image)
-        names = self.spec.output.channels
         link = y[..., self.spec.output.link_channel]
-        text = y[..., names.index("text")] if "text" in names and y.shape[-1] > names.index("text") else None
+        tc = self.text_channel
+        text = y[..., tc] if tc is not None and y.shape[-1] > tc else None
         return link, text, mi
 
+    @property
+    def text_channel(self) -> int | None:
+        names = self.spec.output.channels
+        return names.index("text") if "text" in names else None
+
+    def print_height(self, text_map: np.ndarray) -> float | None:
+        """The print's line height in model-input pixels, from this model's text map."""
+        return text_height(text_map, self.spec.output.stride, self.spec.decode.height_scale)
+
     def detect(self, frame: np.ndarray, long_side: int | None = None, video: bool = False,
-               extra_size: bool = False) -> DetectorOutput:
+               extra_size: bool = False, measure_text: bool = False) -> DetectorOutput:
         """Link lines of ``frame``; ``long_side`` overrides the input size for this call;
         ``video``: ``frame`` follows the previous ``video`` call's (the line check may
         reuse what it found there; ``forget`` at a new source); ``extra_size``: this is
-        one of photo mode's extra input sizes (the line check's photo bars apply)."""
+        one of photo mode's extra input sizes (the line check's photo bars apply);
+        ``measure_text``: also measure the print's height (``DetectorOutput.text_px``)."""
         t0 = time.perf_counter()
         if long_side is None:
             long_side = self.video_long_side(frame.shape) if video else self.settings.long_side
         mi = preprocess(frame, self.spec.input, long_side)
         t1 = time.perf_counter()
-        link = self._run(mi.image, self.spec.output.link_channel)
+        text_px = None
+        if measure_text and self.text_channel is not None:
+            y = self._run(mi.image)
+            link = y[..., self.spec.output.link_channel]
+            if y.shape[-1] > self.text_channel:
+                text_px = self.print_height(y[..., self.text_channel])
+        else:
+            link = self._run(mi.image, self.spec.output.link_channel)
         t2 = time.perf_counter()
         dets = decode(link, self._decode, self.spec.output.stride, mi.scale_x, mi.scale_y)
         t3 = time.perf_counter()
@@ -171,7 +193,7 @@ class Detector:
         if self.checker is not None:
             dets = self.checker.keep(frame, dets, self.spec.decode.min_score, video=video, extra_size=extra_size)
             timings["check"] = (time.perf_counter() - t3) * 1e3
-        return DetectorOutput(dets, timings)
+        return DetectorOutput(dets, timings, text_px)
 
     def forget(self) -> None:
         """A new source: nothing of the previous video frames is reused."""

@@ -26,6 +26,7 @@ import numpy as np
 from edge_app.decode import merge_scales
 from edge_app.detector import Detector, DetectorSettings
 from edge_app.line_fit import stretch_end
+from edge_app.print_size import PhotoSizing, photo_sizes
 from edge_app.reader import LineReader, LineReading, Look, ReaderSettings
 from edge_app.results import FrameResult, Link, quad_overlap
 from edge_app.tracking import Tracker, TrackerSettings, group_lines
@@ -78,6 +79,9 @@ class PipelineSettings:
     # of these sizes are kept at its photo bars (CheckSpec.photo_keep, chosen
     # for the first of these sizes).
     photo_long_sides: tuple[int, ...] = (1280,)
+    # A photo larger than these sizes whose print came out small at the first
+    # one is detected at sizes scaled up to its print (edge_app.print_size).
+    photo_sizing: PhotoSizing = field(default_factory=PhotoSizing)
     # Photo mode: a line read as a link's start up to a dot and no URL
     # ("http://www.reportlab.": the detection stopped in the gap after a thin
     # glyph, where fitting does not move an end) is read once more with its
@@ -97,6 +101,14 @@ class LinkReading:
     # The quads of ``lines`` as read (a line read again further on, see
     # ``PipelineSettings.dot_reach``, has its longer quad here).
     quads: list[np.ndarray]
+
+
+def photo_input_sizes(detector: Detector, frame_shape: tuple[int, ...], text_px: float | None,
+                      settings: PipelineSettings) -> tuple[int, tuple[int, ...]]:
+    """Photo mode's input long sides for a frame (first, extras), given the
+    print's height measured at the detector's own size (``edge_app.print_size``)."""
+    return photo_sizes(max(frame_shape[:2]), detector.long_side, settings.photo_long_sides, text_px,
+                       settings.photo_sizing, detector.spec.input.multiple)
 
 
 def _joined(texts: list[str]) -> str:
@@ -170,10 +182,17 @@ class Pipeline:
     def process_photo(self, frame: np.ndarray) -> FrameResult:
         """Every detected line read now; links with a valid URL in reading order."""
         t0 = time.perf_counter()
-        out = self.detector.detect(frame)
-        dets = list(out.detections)
+        sizing = self.settings.photo_sizing
+        out = self.detector.detect(frame, measure_text=sizing.text_px is not None)
         timings = dict(out.timings_ms)
-        for long_side in self.settings.photo_long_sides:
+        first, extras = photo_input_sizes(self.detector, frame.shape, out.text_px, self.settings)
+        if first != self.detector.long_side:
+            log.debug("print %.1f px at %d: photo detected at %d, %s", out.text_px, self.detector.long_side, first, extras)
+            out = self.detector.detect(frame, long_side=first)
+            for stage, ms in out.timings_ms.items():
+                timings[stage] = timings.get(stage, 0.0) + ms
+        dets = list(out.detections)
+        for long_side in extras:
             more = self.detector.detect(frame, long_side=long_side, extra_size=True)
             dets = merge_scales(dets, more.detections)
             for stage, ms in more.timings_ms.items():

@@ -340,3 +340,25 @@ def test_a_page_is_filmed_as_a_pan_with_its_whole_links_listed(tmp_path):
     assert np.abs(frames[0].astype(np.int16) - frames[-1].astype(np.int16)).mean() > 2
     urls_again, frames_again = film("b.mp4")
     assert urls_again == urls and all(np.array_equal(a, b) for a, b in zip(frames, frames_again))
+
+
+def test_the_far_camera_puts_a_link_small_in_a_large_frame():
+    """--camera far: a whole-page photo, the link line a few pixels per 640
+    of the long side (the near camera: 13-38), in a 2-12 megapixel frame."""
+    from training.realdocs import CAMERAS, PageLink, aim_camera, box_quad
+
+    assert CAMERAS["near"] == RealCameraConfig()  # the default builds what it always built
+    box = (100.0, 400.0, 300.0, 410.0)  # a 10 pt line on an A4 page
+    link = PageLink("https://example.org/a", "https://example.org/a", ["https://example.org/a"], [box])
+    per_640 = {}
+    for name, cam in CAMERAS.items():
+        rng = np.random.default_rng(3)
+        heights = []
+        for _ in range(20):
+            size = cam.out_sizes[int(rng.integers(len(cam.out_sizes)))]
+            view = aim_camera(rng, link, size, cam)
+            assert view is not None
+            q = view.forward(box_quad(box))
+            heights.append((np.linalg.norm(q[3] - q[0]) + np.linalg.norm(q[2] - q[1])) / 2 * 640 / max(size))
+        per_640[name] = float(np.median(heights))
+    assert min(min(s) for s in CAMERAS["far"].out_sizes) >= 1536 and 4 <= per_640["far"] <= 13 <= per_640["near"], per_640

@@ -16,7 +16,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import cv2
 import numpy as np
@@ -28,6 +28,9 @@ from edge_app.preprocess import ModelInput, preprocess
 from edge_app.results import Detection, quad_height, quad_iou
 from training.shards import folders as split_folders
 
+if TYPE_CHECKING:
+    from edge_app.pipeline import PipelineSettings
+
 log = logging.getLogger(__name__)
 
 # frame -> (link probability map, the ModelInput it was computed from)
@@ -35,6 +38,8 @@ ProbFn = Callable[[np.ndarray], tuple[np.ndarray, ModelInput]]
 # A frame and its candidate detections -> the ones kept (the line check); with
 # extra_size=True, as photo mode keeps those of its extra input sizes.
 CheckFn = Callable[..., list[Detection]]
+# A frame -> the input sizes to detect it at: the first size's and the extra sizes' prob functions.
+SizesFn = Callable[[np.ndarray], tuple[ProbFn, tuple[ProbFn, ...]]]
 
 
 @dataclass
@@ -240,14 +245,16 @@ def detect_frame(image: np.ndarray, prob_fn: ProbFn, spec: ModelSpec, more: tupl
 
 def evaluate(items: Iterator[EvalItem], prob_fn: ProbFn, spec: ModelSpec, n_worst: int = 12,
              progress: bool = True, total: int | None = None, more: tuple[ProbFn, ...] = (),
-             check: CheckFn | None = None) -> EvalResult:
+             check: CheckFn | None = None, sizes: SizesFn | None = None) -> EvalResult:
     """``more``: the same model at other input sizes, whose detections are
     added as photo mode adds them (``decode.merge_scales``). ``check``: the
     line check's choice among the detections (``spec`` then decodes with its
-    candidate bar; see ``check_fn``)."""
+    candidate bar; see ``check_fn``). ``sizes``: each frame's sizes chosen
+    instead (``photo_sizes_fn``), in place of ``prob_fn`` and ``more``."""
     res = EvalResult()
     for item in tqdm(items, desc="evaluate", disable=not progress, total=total):
-        dets, _sizes = detect_frame(item.image, prob_fn, spec, more, check)
+        first, extra = sizes(item.image) if sizes else (prob_fn, more)
+        dets, _sizes = detect_frame(item.image, first, spec, extra, check)
         preds = [d.quad for d in dets]
         found, fp = score_frame(preds, item.links)
         errors = 0
@@ -385,6 +392,35 @@ def tflite_prob_fn(model_path: Path, threads: int = 2, long_side: int | None = N
     return fn, det.spec
 
 
+def photo_sizes_fn(model_path: Path, threads: int = 2, settings: PipelineSettings | None = None
+                   ) -> tuple[SizesFn, ModelSpec]:
+    """Photo mode's input sizes for each frame, as ``Pipeline.process_photo``
+    chooses them with ``settings`` (default: the pipeline's;
+    ``pipeline.photo_input_sizes``: the fixed sizes, or sizes scaled up to a
+    large photo's small print)."""
+    from edge_app.detector import Detector, DetectorSettings
+    from edge_app.pipeline import PipelineSettings, photo_input_sizes
+
+    det = Detector(DetectorSettings(model_path=model_path, threads=threads))
+    settings = settings or PipelineSettings()
+
+    def at(long_side: int) -> ProbFn:
+        def fn(frame: np.ndarray) -> tuple[np.ndarray, ModelInput]:
+            link, _text, mi = det.prob_map(frame, long_side)
+            return link, mi
+
+        return fn
+
+    def choose(frame: np.ndarray) -> tuple[ProbFn, tuple[ProbFn, ...]]:
+        link, text, mi = det.prob_map(frame)
+        text_px = det.print_height(text) if text is not None else None
+        first, extras = photo_input_sizes(det, frame.shape, text_px, settings)
+        first_fn = (lambda _frame: (link, mi)) if first == det.long_side else at(first)
+        return first_fn, tuple(at(ls) for ls in extras)
+
+    return choose, det.spec
+
+
 def check_fn(check_path: Path, spec: ModelSpec, threads: int = 2) -> tuple[CheckFn, ModelSpec]:
     """The line check of ``check_path`` over a detector of ``spec``: the spec to
     decode with (the check's candidate bar) and the choice it makes."""
@@ -454,6 +490,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--also-long-side", type=int, action="append", default=[],
                     help="(.tflite) also detect at this input long side and add the lines only it finds, "
                          "as photo mode does (PipelineSettings.photo_long_sides); repeatable")
+    ap.add_argument("--photo", action="store_true",
+                    help="(.tflite) photo mode's input sizes, chosen per image as the pipeline chooses them "
+                         "(PipelineSettings: photo_long_sides, and photo_sizing for a large photo's small print)")
     ap.add_argument("--out", type=Path, help="folder for worst-case pictures and metrics JSON")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--check", type=Path, help="a line-check .tflite to choose among lower-bar candidates "
@@ -462,8 +501,11 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING)
     hook: Callable[[EvalItem], EvalItem] = lambda item: item  # noqa: E731
     more: tuple[ProbFn, ...] = ()
-    if args.also_long_side and args.model.suffix != ".tflite":
-        ap.error("--also-long-side needs a .tflite model")
+    if (args.also_long_side or args.photo) and args.model.suffix != ".tflite":
+        ap.error("--also-long-side and --photo need a .tflite model")
+    if args.photo and (args.also_long_side or args.long_side):
+        ap.error("--photo chooses the input sizes: drop --long-side / --also-long-side")
+    sizes: SizesFn | None = None
     if str(args.model) == "ceiling":
         spec = load_spec(args.spec or default_model_path())
         # The targets are exact bands: no thickness to correct.
@@ -474,6 +516,9 @@ def main(argv: list[str] | None = None) -> None:
         fn, spec = tflite_prob_fn(args.model, args.threads, args.long_side)
         more = tuple(tflite_prob_fn(args.model, args.threads, ls)[0] for ls in args.also_long_side)
         tag = args.model.stem + "".join(f"+{ls}" for ls in args.also_long_side)
+        if args.photo:
+            sizes, _ = photo_sizes_fn(args.model, args.threads)
+            tag += "+photo"
     else:
         import tensorflow as tf
 
@@ -495,7 +540,7 @@ def main(argv: list[str] | None = None) -> None:
     results = {}
     real_results: list[EvalResult] = []
     for name, items in sets:
-        res = evaluate(map(hook, items), fn, spec, more=more, check=check)
+        res = evaluate(map(hook, items), fn, spec, more=more, check=check, sizes=sizes)
         _report(name, res, results)
         if name != "synthetic":
             real_results.append(res)

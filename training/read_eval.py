@@ -128,6 +128,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--no-check", action="store_true", help="without the line check (the detector's map alone)")
     ap.add_argument("--photo-long-sides", type=str, default=None,
                     help="photo mode's extra input sizes, comma-separated ('' for none; default: the pipeline's)")
+    ap.add_argument("--print-px", type=str, default=None,
+                    help="photo mode's print height a large photo is scaled up to (PhotoSizing.text_px; "
+                         "'none': the fixed sizes only; default: the pipeline's)")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     ap.add_argument("--true-quads", action="store_true",
                     help="read each link from its true quads instead of the detector's: the reader's own limit")
@@ -141,6 +144,12 @@ def main(argv: list[str] | None = None) -> None:
         except ValueError:
             raise SystemExit(f"error: --photo-long-sides wants sizes like 1280 or 1280,1600, not {args.photo_long_sides!r}")
         settings = replace(settings, photo_long_sides=sides)
+    if args.print_px is not None:
+        try:
+            px = None if args.print_px.strip().lower() == "none" else float(args.print_px)
+        except ValueError:
+            raise SystemExit(f"error: --print-px wants a height in pixels or 'none', not {args.print_px!r}")
+        settings = replace(settings, photo_sizing=replace(settings.photo_sizing, text_px=px))
     if args.true_quads:
         # A perfect detector's quads already fit their lines (fitting them
         # anyway: real documents 0.698 -> 0.679 exact, synthetic 0.158 -> 0.177).

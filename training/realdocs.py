@@ -340,6 +340,19 @@ class RealCameraConfig:
     double_jpeg_p: float = 0.3
 
 
+# "near": a camera held close to one link, as a webcam over a book (the
+# held-out sets). "far": a phone or camera photo of the whole page or most
+# of it, 3-12 megapixels, where a link's line is a small part of the frame
+# (the detector then sees it far below the near set's size unless photo mode
+# looks again at a larger input).
+CAMERAS: dict[str, RealCameraConfig] = {
+    "near": RealCameraConfig(),
+    "far": RealCameraConfig(out_sizes=((4032, 3024), (3264, 2448), (2592, 1944), (2048, 1536), (3024, 4032),
+                                       (2448, 3264)),
+                            line_px_640=(5.0, 12.0)),
+}
+
+
 @dataclass
 class View:
     """Page points -> output pixels: a homography, then radial distortion."""
@@ -803,6 +816,8 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--pdf", type=Path, nargs="*", default=[], help="extra PDFs (package 'local')")
     b.add_argument("--no-packages", action="store_true", help="only the --pdf files")
     b.add_argument("--preview", type=Path, help="also write a contact sheet here")
+    b.add_argument("--camera", choices=sorted(CAMERAS), default="near",
+                   help="near: one link close up (default); far: the whole page, 3-12 megapixels")
     p = sub.add_parser("preview", help="contact sheet with the labels drawn")
     p.add_argument("--data", type=Path, default=Path("data/realdocs"))
     p.add_argument("--out", type=Path, default=Path("docs/realdocs_preview.png"))
@@ -825,7 +840,7 @@ def main(argv: list[str] | None = None) -> int:
             raise RealDocsError("no documents: drop --no-packages or give PDFs with --pdf")
         meta = [{"package": n, "version": v, "deb": d, "sha256": h}
                 for n, v, d, h in sorted({(s.package, s.version, s.deb, s.deb_sha256) for s in sources})]
-        rep = build(sources, args.out, BuildConfig(images=args.images, seed=args.seed), packages_meta=meta,
+        rep = build(sources, args.out, BuildConfig(images=args.images, seed=args.seed, camera=CAMERAS[args.camera]), packages_meta=meta,
                     command="python -m training.realdocs " + " ".join(argv if argv is not None else sys.argv[1:]))
         print(f"{args.out}: {rep.images} images, {rep.links} links ({rep.wrapped_links} wrapped, "
               f"{rep.cut_links} cut by the frame, {rep.ambiguous_links} ambiguous: not scored), {rep.line_quads} line quads, from {rep.documents} documents "
