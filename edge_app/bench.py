@@ -262,7 +262,7 @@ def _run(settings: BenchSettings, pipe: Pipeline) -> BenchReport:
     engine = pipe.reader.engine
     det = pipe.detector
     model = {"file": str(det.model_path), "size_bytes": det.size_bytes,
-             "long_side": det.video_long_side((height, width)), "info": det.spec.info}
+             "long_side": pipe.video_long_side((height, width)), "info": det.spec.info}
     if det.checker is not None:
         model["check"] = {"file": str(det.checker.model_path), "size_bytes": det.checker.model_path.stat().st_size}
 

@@ -11,7 +11,7 @@ from edge_app.detector import Detector
 from edge_app.line_check import DEFAULT_CHECK_STEM
 from edge_app.model_spec import default_model_path
 from edge_app.pipeline import Pipeline, PipelineSettings
-from edge_app.print_size import PhotoSizing, photo_sizes, text_height
+from edge_app.print_size import PrintSizing, parse_print_px, photo_sizes, text_height, video_size
 from edge_app.reader import ReaderSettings
 from edge_app.sources import SAMPLES_DIR, read_image
 from training.evaluate import check_fn, detect_frame, photo_sizes_fn
@@ -46,7 +46,7 @@ def test_text_height_of_an_empty_map_is_none() -> None:
     assert text_height(np.zeros((50, 50), np.float32), stride=2) is None
 
 
-SIZING = PhotoSizing(text_px=40.0, max_long_side=3200)
+SIZING = PrintSizing(text_px=40.0, max_long_side=3200)
 
 
 @pytest.mark.parametrize("frame, text_px, want", [
@@ -63,7 +63,30 @@ def test_photo_sizes(frame: int, text_px: float | None, want: tuple[int, tuple[i
 
 
 def test_photo_sizes_off() -> None:
-    assert photo_sizes(4032, 960, (1280,), 8.0, PhotoSizing(text_px=None)) == (960, (1280,))
+    assert photo_sizes(4032, 960, (1280,), 8.0, PrintSizing(text_px=None)) == (960, (1280,))
+
+
+VIDEO = PrintSizing(text_px=48.0, max_long_side=1920)
+
+
+@pytest.mark.parametrize("frame, current, text_px, want", [
+    (1920, 960, 12.0, 1920),  # small print: up, to the frame's size (= the cap)
+    (1280, 960, 24.0, 1280),  # up to the frame's own size, no further
+    (3840, 960, 32.0, 1440),  # 960 x 48 / 32
+    (1920, 1440, 40.0, 1440),  # 1728 is within a quarter of 1440: stays
+    (1920, 1920, 96.0, 960),  # large print: back down, never under the base
+    (1920, 1920, 400.0, 960),
+    (1920, 1440, None, 1440),  # nothing measured: stays
+])
+def test_video_size(frame: int, current: int, text_px: float | None, want: int) -> None:
+    assert video_size(frame, 960, current, text_px, VIDEO) == want
+
+
+def test_parse_print_px() -> None:
+    assert parse_print_px("none") is None and parse_print_px(" 40 ") == 40.0
+    for bad in ("abc", "0", "-3", ""):
+        with pytest.raises(ValueError, match="print-px"):
+            parse_print_px(bad)
 
 
 def _mosaic(img: np.ndarray) -> np.ndarray:
@@ -92,7 +115,7 @@ def test_photo_mode_scales_a_large_photo_up_to_its_small_print() -> None:
     found = {}
     for text_px in (None, SIZING.text_px):
         settings = PipelineSettings(reader=ReaderSettings(engine="tesserocr"), track=False,
-                                    photo_sizing=PhotoSizing(text_px=text_px))
+                                    photo_sizing=PrintSizing(text_px=text_px))
         with Pipeline(settings) as pipe:
             single = [k.url for k in pipe.process_photo(img).links if k.url in PHOTO_URLS["page1.jpg"]]
             result = pipe.process_photo(_mosaic(img))
@@ -115,3 +138,22 @@ def test_the_evaluators_photo_sizes_are_the_pipelines() -> None:
         dets = pipe.process_photo(img).detections
     assert len(kept) == len(dets) > 0
     assert all(np.allclose(a.quad, b.quad) for a, b in zip(kept, dets))
+
+
+def test_video_grows_its_input_for_a_large_frames_small_print_and_starts_again_at_a_new_source() -> None:
+    # The mosaic as a video: the first frame runs at the detector's own size
+    # and measures the print; the next ones at a larger input find more lines.
+    # After reset() (a new source) the first frame is the detector's own size again.
+    frame = _mosaic(read_image(SAMPLES_DIR / "page1.jpg"))
+    counts = {}
+    for text_px in (None, 48.0):
+        settings = PipelineSettings(reader=ReaderSettings(engine="tesserocr"),
+                                    video_sizing=PrintSizing(text_px=text_px, max_long_side=1920))
+        with Pipeline(settings) as pipe:
+            runs = [len(pipe.process(frame).detections) for _ in range(3)]
+            pipe.reset()
+            runs.append(len(pipe.process(frame).detections))
+        counts[text_px] = runs
+    off, on = counts[None], counts[48.0]
+    assert on[0] == off[0] == on[3] == off[3], counts
+    assert on[1] > off[1] and on[2] > off[2], counts

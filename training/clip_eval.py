@@ -66,6 +66,7 @@ class SetResult:
     recall_per_frame: float = 0.0  # mean over all frames of all clips
     exact: int = 0
     other: int = 0
+    ms_per_frame: float = 0.0  # median of the pipeline's own total per frame (decoding the video left out)
     per_clip: list[ClipResult] = field(default_factory=list)
 
 
@@ -96,14 +97,16 @@ def make_clips(out: Path, count: int, seed: int, motion_blur: bool = False, fram
 
 
 def make_real_clips(out: Path, count: int, seed: int, src: Path, frames: int = 40, fps: int = 15,
-                    size: tuple[int, int] = (1280, 720)) -> list[dict]:
+                    size: tuple[int, int] = (1280, 720), camera: str = "near") -> list[dict]:
     """Clips of real documents: the real-documents set's PDF pages (its
     packages, its plan of one aimed-at link per view, wrapped ones more
     often) filmed by its camera in a slow pan (``training.realdocs.film_page``):
-    neither the pages nor the camera are the generator's."""
+    neither the pages nor the camera are the generator's. ``camera``: one of
+    ``training.realdocs.CAMERAS`` (its print size; the frame size is ``size``)."""
     import pymupdf
 
-    from training.realdocs import BuildConfig, fetch_packages, film_page, links_on_page, plan_views, scan_pages
+    from training.realdocs import (CAMERAS, BuildConfig, fetch_packages, film_page, links_on_page, plan_views,
+                                   scan_pages)
 
     sources = fetch_packages(src)
     by_pkg, _ = scan_pages(sources, BuildConfig(), progress=True)
@@ -122,7 +125,7 @@ def make_real_clips(out: Path, count: int, seed: int, src: Path, frames: int = 4
             links = links_on_page(by_pkg, doc_src, pi)
             name = f"clip{len(clips):02d}.mp4"
             try:
-                urls = film_page(rng, page, links, target, size, out / name, frames, fps)
+                urls = film_page(rng, page, links, target, size, out / name, frames, fps, CAMERAS[camera])
             except ValueError:  # the view does not see the page
                 urls = []
             if not urls:
@@ -147,6 +150,7 @@ def run_clips(folder: Path, pipeline: Pipeline, progress: bool = True) -> SetRes
         raise SystemExit(f"{folder}: no clip list ({e}); make one with: python -m training.clip_eval make --out {folder}")
     res = SetResult(str(folder))
     recalls: list[float] = []
+    totals: list[float] = []
     for clip in tqdm(clips, desc=f"run {folder.name}", disable=not progress):
         truth = {normalize_url(u) for u in clip["urls"]} - {None}
         pipeline.reset()
@@ -155,7 +159,9 @@ def run_clips(folder: Path, pipeline: Pipeline, progress: bool = True) -> SetRes
         n = 0
         with open_source(str(folder / clip["file"])) as source:
             while (frame := source.read()) is not None:
-                links = pipeline.process(frame.image).links
+                result = pipeline.process(frame.image)
+                links = result.links
+                totals.append(result.timings_ms["total"])
                 collector.add(frame.index, links)
                 shown = {link.url for link in links}
                 recalls.append(len(shown & truth) / len(truth))
@@ -172,10 +178,13 @@ def run_clips(folder: Path, pipeline: Pipeline, progress: bool = True) -> SetRes
         res.exact += r.exact
         res.other += len(r.other)
     res.recall_per_frame = round(statistics.fmean(recalls), 4) if recalls else 0.0
+    res.ms_per_frame = round(statistics.median(totals), 1) if totals else 0.0
     return res
 
 
 def main(argv: list[str] | None = None) -> None:
+    from training.realdocs import CAMERAS
+
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
     mk = sub.add_parser("make", help="write held-out clips and their known links")
@@ -190,12 +199,17 @@ def main(argv: list[str] | None = None) -> None:
     mr.add_argument("--seed", type=int, default=7000)
     mr.add_argument("--src", type=Path, default=Path("data/realdocs_src"), help="the real-documents download cache")
     mr.add_argument("--size", default="1280x720", help="frame WxH")
+    mr.add_argument("--camera", choices=sorted(CAMERAS), default="near",
+                    help="near: one link close up (default); far: most of the page in view (training.realdocs.CAMERAS)")
     rn = sub.add_parser("run", help="the live pipeline over clip folders")
     rn.add_argument("folders", type=Path, nargs="+")
     rn.add_argument("--model", type=Path, default=None, help="a .tflite with its sidecar (default: the shipped one)")
     rn.add_argument("--json", action="store_true", help="one JSON object per folder")
     rn.add_argument("--no-check", action="store_true", help="without the line check (the detector's map alone)")
     rn.add_argument("--long-side", type=int, default=None, help="the detector's input long side (default: the sidecar's)")
+    rn.add_argument("--print-px", default=None,
+                    help="the print height a large frame's input is scaled to (PipelineSettings.video_sizing; "
+                         "'none': the fixed size only; default: the pipeline's)")
     args = ap.parse_args(argv)
     if args.cmd in ("make", "make-real"):
         try:
@@ -210,7 +224,7 @@ def main(argv: list[str] | None = None) -> None:
             from training.realdocs import RealDocsError
 
             try:
-                clips = make_real_clips(args.out, args.count, args.seed, args.src, size=size)
+                clips = make_real_clips(args.out, args.count, args.seed, args.src, size=size, camera=args.camera)
             except RealDocsError as e:
                 raise SystemExit(f"error: {e}")
         print(f"{len(clips)} clips, {sum(len(c['urls']) for c in clips)} links in view throughout -> {args.out}")
@@ -218,6 +232,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from edge_app.errors import LinksDetectorError
     from edge_app.pipeline import Pipeline, PipelineSettings
+    from edge_app.print_size import parse_print_px
 
     try:
         settings = PipelineSettings()
@@ -227,8 +242,11 @@ def main(argv: list[str] | None = None) -> None:
             settings = replace(settings, detector=replace(settings.detector, use_check=False))
         if args.long_side:
             settings = replace(settings, detector=replace(settings.detector, long_side=args.long_side))
+        if args.print_px is not None:
+            px = parse_print_px(args.print_px)
+            settings = replace(settings, video_sizing=replace(settings.video_sizing, text_px=px))
         pipeline = Pipeline(settings)
-    except LinksDetectorError as e:
+    except (LinksDetectorError, ValueError) as e:
         raise SystemExit(f"error: {e}")
     with pipeline:
         for folder in args.folders:
@@ -237,7 +255,8 @@ def main(argv: list[str] | None = None) -> None:
                 print(json.dumps(asdict(r)))
                 continue
             print(f"{folder}: {r.clips} clips, {r.frames} frames, {r.links} links; line reads {r.line_reads}, "
-                  f"recall per frame {r.recall_per_frame:.3f}, exact {r.exact}/{r.links}, other URLs {r.other}")
+                  f"recall per frame {r.recall_per_frame:.3f}, exact {r.exact}/{r.links}, other URLs {r.other}, "
+                  f"{r.ms_per_frame:.1f} ms a frame")
 
 
 if __name__ == "__main__":

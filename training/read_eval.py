@@ -28,6 +28,7 @@ from tqdm import tqdm
 
 from edge_app.detector import DetectorSettings
 from edge_app.pipeline import Pipeline, PipelineSettings
+from edge_app.print_size import parse_print_px
 from edge_app.urls import normalize_url
 from training.evaluate import EvalItem, realdocs_items, score_frame, synth_items
 
@@ -129,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--photo-long-sides", type=str, default=None,
                     help="photo mode's extra input sizes, comma-separated ('' for none; default: the pipeline's)")
     ap.add_argument("--print-px", type=str, default=None,
-                    help="photo mode's print height a large photo is scaled up to (PhotoSizing.text_px; "
+                    help="photo mode's print height a large photo is scaled up to (PrintSizing.text_px; "
                          "'none': the fixed sizes only; default: the pipeline's)")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     ap.add_argument("--true-quads", action="store_true",
@@ -146,9 +147,9 @@ def main(argv: list[str] | None = None) -> None:
         settings = replace(settings, photo_long_sides=sides)
     if args.print_px is not None:
         try:
-            px = None if args.print_px.strip().lower() == "none" else float(args.print_px)
-        except ValueError:
-            raise SystemExit(f"error: --print-px wants a height in pixels or 'none', not {args.print_px!r}")
+            px = parse_print_px(args.print_px)
+        except ValueError as e:
+            raise SystemExit(f"error: {e}")
         settings = replace(settings, photo_sizing=replace(settings.photo_sizing, text_px=px))
     if args.true_quads:
         # A perfect detector's quads already fit their lines (fitting them
