@@ -38,8 +38,10 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 import cv2
 import numpy as np
@@ -345,12 +347,12 @@ class RealCameraConfig:
 # of it, 3-12 megapixels, where a link's line is a small part of the frame
 # (the detector then sees it far below the near set's size unless photo mode
 # looks again at a larger input).
-CAMERAS: dict[str, RealCameraConfig] = {
+CAMERAS: Mapping[str, RealCameraConfig] = MappingProxyType({
     "near": RealCameraConfig(),
     "far": RealCameraConfig(out_sizes=((4032, 3024), (3264, 2448), (2592, 1944), (2048, 1536), (3024, 4032),
                                        (2448, 3264)),
                             line_px_640=(5.0, 12.0)),
-}
+})
 
 
 @dataclass
