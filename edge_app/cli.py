@@ -93,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="threads for the detector, and Tesseract instances reading a frame's lines "
                         "in parallel (default 2)")
     g.add_argument("--long-side", type=_positive_int, metavar="PX",
-                   help="model input long side in pixels (default: the model's sidecar)")
+                   help="model input long side in pixels (default: the model's sidecar; video then keeps it "
+                        "whatever the print's size, photos still add their larger sizes)")
     g.add_argument("--engine", choices=("auto", "tesserocr", "pytesseract"), default="auto",
                    help="how Tesseract is run: the loaded library (tesserocr, fast) or the program "
                         "(pytesseract); auto prefers tesserocr")

@@ -90,7 +90,8 @@ class PipelineSettings:
     # 19 -> 31 of 38, 19 -> 48 ms a frame (median); close-up clips at
     # 1280x720 (data/clips_real, clips_real2) 0.796 / 0.681 -> 0.867 / 0.685,
     # exact 59 -> 59 of 77, other URLs 30 -> 33, 14 -> 19 ms; 640x480 clips
-    # cannot move. Turn it off (text_px=None) where every millisecond counts.
+    # cannot move. Turn it off (text_px=None, or an input size set in
+    # DetectorSettings.long_side) where every millisecond counts.
     video_sizing: PrintSizing = field(default_factory=lambda: PrintSizing(max_long_side=1920))
     video_measure_every: int = 15
     # Photo mode: a line read as a link's start up to a dot and no URL
@@ -183,7 +184,9 @@ class Pipeline:
         base = self.detector.video_long_side(frame.shape)
         long_side = self.video_long_side(frame.shape)
         sizing = self.settings.video_sizing
-        measure = sizing.text_px is not None and max(frame.shape[:2]) > base and self._measure_in <= 0
+        # An input size the user set stays fixed in video (a Raspberry Pi's speed).
+        measure = (sizing.text_px is not None and self.settings.detector.long_side is None
+                   and max(frame.shape[:2]) > base and self._measure_in <= 0)
         out = self.detector.detect(frame, long_side=long_side, video=True, measure_text=measure)
         if measure:
             self._measure_in = self.settings.video_measure_every

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from sample_truth import PHOTO_URLS, TRUTH, on_link_line
 
-from edge_app.detector import Detector
+from edge_app.detector import Detector, DetectorSettings
 from edge_app.line_check import DEFAULT_CHECK_STEM
 from edge_app.model_spec import default_model_path
 from edge_app.pipeline import Pipeline, PipelineSettings
@@ -157,3 +157,16 @@ def test_video_grows_its_input_for_a_large_frames_small_print_and_starts_again_a
     off, on = counts[None], counts[48.0]
     assert on[0] == off[0] == on[3] == off[3], counts
     assert on[1] > off[1] and on[2] > off[2], counts
+
+
+def test_video_keeps_an_input_size_the_user_set() -> None:
+    frame = _mosaic(read_image(SAMPLES_DIR / "page1.jpg"))
+    runs = {}
+    for text_px in (None, 48.0):
+        settings = PipelineSettings(reader=ReaderSettings(engine="tesserocr"),
+                                    detector=DetectorSettings(long_side=960),
+                                    video_sizing=PrintSizing(text_px=text_px, max_long_side=1920))
+        with Pipeline(settings) as pipe:
+            runs[text_px] = [len(pipe.process(frame).detections) for _ in range(3)]
+            assert pipe.video_long_side(frame.shape) == 960
+    assert runs[None] == runs[48.0], runs
