@@ -151,11 +151,13 @@ class Detector:
         """Frame -> (link map, text map or None, the model input it came from);
         ``long_side`` overrides the input size for this call."""
         mi = preprocess(frame, self.spec.input, long_side or self.settings.long_side)
-        y = self._run(mi.image)
-        link = y[..., self.spec.output.link_channel]
+        return (*self._maps(mi.image), mi)
+
+    def _maps(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """(link map, text map or None) of one model input."""
+        y = self._run(image)
         tc = self.text_channel
-        text = y[..., tc] if tc is not None and y.shape[-1] > tc else None
-        return link, text, mi
+        return y[..., self.spec.output.link_channel], (y[..., tc] if tc is not None and y.shape[-1] > tc else None)
 
     @property
     def text_channel(self) -> int | None:
@@ -180,10 +182,8 @@ class Detector:
         t1 = time.perf_counter()
         text_px = None
         if measure_text and self.text_channel is not None:
-            y = self._run(mi.image)
-            link = y[..., self.spec.output.link_channel]
-            if y.shape[-1] > self.text_channel:
-                text_px = self.print_height(y[..., self.text_channel])
+            link, text = self._maps(mi.image)
+            text_px = self.print_height(text) if text is not None else None
         else:
             link = self._run(mi.image, self.spec.output.link_channel)
         t2 = time.perf_counter()

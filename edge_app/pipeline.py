@@ -167,9 +167,14 @@ class Pipeline:
 
     def video_long_side(self, frame_shape: tuple[int, ...]) -> int:
         """The detector's input long side for this source's next video frame of ``frame_shape``."""
+        return self._video_sizes(frame_shape)[1]
+
+    def _video_sizes(self, frame_shape: tuple[int, ...]) -> tuple[int, int]:
+        """(the detector's own video size, the size this source's next frame runs at)."""
         base = self.detector.video_long_side(frame_shape)
         # A size chosen on earlier frames, never past this frame's own.
-        return max(base, min(self._video_long_side, max(frame_shape[:2]))) if self._video_long_side else base
+        size = max(base, min(self._video_long_side, max(frame_shape[:2]))) if self._video_long_side else base
+        return base, size
 
     def reset(self) -> None:
         """A new source: forget every track."""
@@ -181,8 +186,7 @@ class Pipeline:
         if not self.settings.track:
             return self.process_photo(frame)
         t0 = time.perf_counter()
-        base = self.detector.video_long_side(frame.shape)
-        long_side = self.video_long_side(frame.shape)
+        base, long_side = self._video_sizes(frame.shape)
         sizing = self.settings.video_sizing
         # An input size the user set stays fixed in video (a Raspberry Pi's speed).
         measure = (sizing.text_px is not None and self.settings.detector.long_side is None

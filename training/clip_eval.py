@@ -235,6 +235,10 @@ def main(argv: list[str] | None = None) -> None:
     from edge_app.print_size import parse_print_px
 
     try:
+        print_px = parse_print_px(args.print_px) if args.print_px is not None else None
+    except ValueError as e:
+        raise SystemExit(f"error: {e}")
+    try:
         settings = PipelineSettings()
         if args.model:
             settings = replace(settings, detector=replace(settings.detector, model_path=args.model))
@@ -243,10 +247,9 @@ def main(argv: list[str] | None = None) -> None:
         if args.long_side:
             settings = replace(settings, detector=replace(settings.detector, long_side=args.long_side))
         if args.print_px is not None:
-            px = parse_print_px(args.print_px)
-            settings = replace(settings, video_sizing=replace(settings.video_sizing, text_px=px))
+            settings = replace(settings, video_sizing=replace(settings.video_sizing, text_px=print_px))
         pipeline = Pipeline(settings)
-    except (LinksDetectorError, ValueError) as e:
+    except LinksDetectorError as e:
         raise SystemExit(f"error: {e}")
     with pipeline:
         for folder in args.folders:
