@@ -142,7 +142,9 @@ def photo_f1_by_bars(items: list[EvalItem], detector: Path, checker: LineChecker
     def candidates(fn: ProbFn, image: np.ndarray) -> tuple[list[Detection], list[float], Callable[[int, int], bool]]:
         prob, mi = fn(image)
         dets = decode(prob, dspec, spec.output.stride, mi.scale_x, mi.scale_y)
-        return (dets, *_checked(checker, image, dets))
+        probs, cont = _checked(checker, image, dets)
+        # Each line carries its probability, as LineChecker.keep returns it: merge_scales weighs the sizes by it.
+        return [replace(d, check=p) for d, p in zip(dets, probs)], probs, cont
 
     for item in tqdm(items, desc="choose photo bars"):
         dets, probs, cont = candidates(first_fn, item.image)

@@ -142,12 +142,49 @@ def reading_order(dets: list[Detection]) -> list[Detection]:
                                        float(d.quad[0, 0])))
 
 
+def line_confidence(det: Detection) -> float:
+    """How sure the models are of a line: the map's score, averaged with the
+    line check's probability where the check was asked."""
+    return det.score if det.check is None else (det.score + det.check) / 2
+
+
 def merge_scales(first: list[Detection], more: list[Detection], overlap: float = 0.3) -> list[Detection]:
-    """Detections of one frame at two input sizes: all of ``first``, plus each
-    of ``more`` that mostly lies outside every one of them (a line the first
-    size missed), in reading order."""
-    extra = [d for d in more if all(quad_overlap(d.quad, f.quad) < overlap for f in first)]
-    return reading_order(first + extra)
+    """Detections of one frame at two input sizes, as one set, in reading order.
+
+    A line only one size found is kept. Where the sizes disagree on how many
+    lines lie in one place (one size's line overlaps two or more of the
+    other's: two lines run together, or one line in pieces), the lines of the
+    size the models are surer of there are kept (``line_confidence`` on
+    average; the first size on a tie). Where each found the same one line,
+    the first size's stays: its outline reads as well or better.
+    (Keeping the first size's lines everywhere lost the lines the other
+    size had apart or whole; model notes, a twenty-first session.)"""
+    n = len(first)
+    parent = list(range(n + len(more)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, f in enumerate(first):
+        for j, m in enumerate(more):
+            if quad_overlap(f.quad, m.quad) >= overlap:
+                parent[root(i)] = root(n + j)
+    groups: dict[int, tuple[list[Detection], list[Detection]]] = {}
+    for k, det in enumerate(first + more):
+        groups.setdefault(root(k), ([], []))[k >= n].append(det)
+    kept: list[Detection] = []
+    for ours, theirs in groups.values():
+        if not ours or not theirs:
+            kept += ours or theirs
+        elif len(ours) == len(theirs) == 1:
+            kept += ours
+        else:
+            surer = np.mean([line_confidence(d) for d in theirs]) > np.mean([line_confidence(d) for d in ours])
+            kept += theirs if surer else ours
+    return reading_order(kept)
 
 
 def fill_cells(target: np.ndarray, poly: np.ndarray, stride: int) -> None:

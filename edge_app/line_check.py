@@ -77,7 +77,7 @@ class CheckSpec:
     # tuned before it).
     wrap_keep: float | None = None
     # Photo mode's extra input sizes (``PipelineSettings.photo_long_sides``) add
-    # only the lines the first size missed, most of them doubtful: their
+    # mostly the lines the first size missed, most of them doubtful: their
     # candidates are kept at these bars instead of ``keep`` and ``veto`` (None:
     # the same bars; sidecars tuned before them). See ``for_extra_size``.
     photo_keep: float | None = None
@@ -315,4 +315,4 @@ class LineChecker:
             if asked else {}
         flags = kept_lines([d.score for d in dets], [probs.get(i) for i in range(len(dets))], sure, spec,
                            Wraps(frame, [d.quad for d in dets]).continues)
-        return [d for d, f in zip(dets, flags) if f]
+        return [replace(d, check=probs[i]) if i in probs else d for i, (d, f) in enumerate(zip(dets, flags)) if f]

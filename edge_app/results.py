@@ -79,7 +79,10 @@ class Detection:
     """One printed line of a link, as the detector sees it."""
 
     quad: Quad
-    score: float
+    score: float  # the link map's mean over the line's region
+    # The line check's probability that this is a link line (None: not asked,
+    # or no check): photo mode's sizes compare lines by it (decode.line_confidence).
+    check: float | None = None
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edge_app.decode import decode, merge_scales, rasterize_targets, reading_order
+from edge_app.decode import decode, line_confidence, merge_scales, rasterize_targets, reading_order
 from edge_app.model_spec import DecodeSpec
 from edge_app.results import Detection, quad_iou, quad_overlap, quad_size
 
@@ -19,17 +19,41 @@ def test_reading_order_is_top_to_bottom_then_left_to_right() -> None:
     assert [d.quad[0, 0] for d in reading_order([c, a, b])] == [10, 300, 10]
 
 
-def test_merge_keeps_the_first_size_and_adds_only_lines_it_missed() -> None:
+def test_merge_adds_the_lines_the_first_size_missed_once() -> None:
     first = [_det(10, 10, 300, 30), _det(10, 100, 200, 120)]
     more = [
-        _det(12, 11, 305, 31),  # the same line, found again: dropped
-        _det(20, 101, 120, 119),  # a piece of a line already found: dropped
+        _det(12, 11, 305, 31, score=0.99),  # the same line, found again: dropped, however sure
+        _det(20, 101, 120, 119, score=0.9),  # a piece of a line already found, less sure: dropped
         _det(10, 50, 250, 65),  # a small line only the larger input found: added
     ]
     merged = merge_scales(first, more)
     assert len(merged) == 3
     assert merged[0] is first[0] and merged[2] is first[1]  # reading order, first size's quads kept
-    np.testing.assert_array_equal(merged[1].quad, more[2].quad)
+    assert merged[1] is more[2]
+    assert merge_scales(first, []) == first and merge_scales([], more[2:]) == more[2:]
+
+
+def test_merge_keeps_the_size_the_models_are_surer_of_where_lines_overlap() -> None:
+    # The first size ran two links of one printed line together; the second
+    # size has them apart, and the line check is surer of its two.
+    run_together = Detection(_det(10, 10, 400, 30).quad, 0.92, check=0.55)
+    apart = [Detection(_det(10, 10, 190, 30).quad, 0.93, check=0.97),
+             Detection(_det(215, 10, 400, 30).quad, 0.91, check=0.95)]
+    other = _det(10, 60, 300, 80)  # a line of its own, untouched
+    assert merge_scales([run_together, other], apart) == [apart[0], apart[1], other]
+    # The other way round: the first size's two lines are the surer ones.
+    doubtful = [Detection(d.quad, d.score, check=0.4) for d in apart]
+    assert merge_scales([run_together, other], doubtful) == [run_together, other]
+    # The same one line found by both: the first size's outline stays, however sure the other.
+    assert merge_scales([run_together], [Detection(run_together.quad + 1, 0.99, check=0.99)]) == [run_together]
+    # A tie keeps the first size's lines; without the check's word, the map's score decides.
+    tied = [Detection(d.quad, 0.92, check=0.55) for d in apart]
+    assert merge_scales([run_together], tied) == [run_together]
+    assert line_confidence(_det(0, 0, 10, 10, score=0.9)) == pytest.approx(0.9)
+    assert line_confidence(run_together) == pytest.approx((0.92 + 0.55) / 2)
+    pieces = [_det(10, 100, 150, 120, score=0.85), _det(160, 100, 300, 120, score=0.86)]
+    whole = _det(10, 100, 300, 120, score=0.95)
+    assert merge_scales(pieces, [whole]) == [whole]
 
 
 def test_overlap_is_measured_against_the_smaller_quad() -> None:

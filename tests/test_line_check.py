@@ -107,6 +107,11 @@ def _dets(quad: np.ndarray, scores: list[float]) -> list[Detection]:
     return [Detection(quad=quad + i, score=s) for i, s in enumerate(scores)]
 
 
+def _lines(dets: list[Detection]) -> list[tuple[bytes, float]]:
+    """Which lines: kept lines carry the check's probability, so they are new objects."""
+    return [(np.asarray(d.quad).tobytes(), d.score) for d in dets]
+
+
 @pytest.mark.slow
 def test_keep_rule_sure_lines_always_doubtful_ones_by_the_bar(tiny_check, tmp_path):
     page, quad = _page_with_line("www.example.org", 0.0)
@@ -124,10 +129,13 @@ def test_keep_rule_sure_lines_always_doubtful_ones_by_the_bar(tiny_check, tmp_pa
     checker.spec = replace(checker.spec, keep=above, veto=above)
     assert checker.keep(page, dets, sure=0.9) == []
     checker.spec = replace(checker.spec, keep=above, veto=below)
-    assert checker.keep(page, dets, sure=0.9) == dets[:1]
+    assert _lines(checker.keep(page, dets, sure=0.9)) == _lines(dets[:1])
     checker.spec = replace(checker.spec, keep=below, veto=above)
-    assert checker.keep(page, dets, sure=0.9) == dets[1:]
+    assert _lines(checker.keep(page, dets, sure=0.9)) == _lines(dets[1:])
     assert checker.keep(page, [], sure=0.9) == []
+    # What the check said travels with each line it asked about (photo mode weighs the sizes by it).
+    checker.spec = replace(checker.spec, keep=below, veto=below)
+    assert [d.check for d in checker.keep(page, dets, sure=0.9)] == pytest.approx(p.tolist())
 
 
 def test_photo_modes_extra_size_keeps_its_lines_at_the_photo_bars(tiny_check):
@@ -139,14 +147,15 @@ def test_photo_modes_extra_size_keeps_its_lines_at_the_photo_bars(tiny_check):
     # Older sidecars have no photo bars: the extra size keeps as the first does.
     checker.spec = replace(checker.spec, keep=below, veto=0.0)
     assert checker.spec.for_extra_size() == checker.spec
-    assert checker.keep(page, dets, sure=0.9, extra_size=True) == checker.keep(page, dets, sure=0.9) == dets
+    assert _lines(checker.keep(page, dets, sure=0.9, extra_size=True)) == _lines(checker.keep(page, dets, sure=0.9)) \
+        == _lines(dets)
     # Photo bars over every probability: the extra size keeps nothing, the first size all it kept.
     checker.spec = replace(checker.spec, photo_keep=above, photo_veto=above)
     assert checker.keep(page, dets, sure=0.9, extra_size=True) == []
-    assert checker.keep(page, dets, sure=0.9) == dets
+    assert _lines(checker.keep(page, dets, sure=0.9)) == _lines(dets)
     # Only the photo keep bar: the sure line stays (no veto), the doubtful ones go.
     checker.spec = replace(checker.spec, photo_veto=None)
-    assert checker.keep(page, dets, sure=0.9, extra_size=True) == dets[:1]
+    assert _lines(checker.keep(page, dets, sure=0.9, extra_size=True)) == _lines(dets[:1])
     assert CheckSpec.from_json(json.loads(json.dumps(checker.spec.to_json()))) == checker.spec
 
 
@@ -370,8 +379,8 @@ def test_keep_lets_the_rest_of_a_wrapped_link_in_below_a_kept_line(tiny_check):
     checker = LineChecker(tiny_check, threads=1)
     # No doubtful line passes the classifier's bar; only the wrap rule can let one in.
     checker.spec = replace(checker.spec, keep=1.01, veto=0.0, wrap_keep=None)
-    assert checker.keep(page, [link, rest, words], sure=0.9) == [link]
+    assert _lines(checker.keep(page, [link, rest, words], sure=0.9)) == _lines([link])
     checker.spec = replace(checker.spec, wrap_keep=0.0)
-    assert checker.keep(page, [link, rest, words], sure=0.9) == [link, rest]
+    assert _lines(checker.keep(page, [link, rest, words], sure=0.9)) == _lines([link, rest])
     checker.spec = replace(checker.spec, wrap_keep=1.01)
-    assert checker.keep(page, [link, rest, words], sure=0.9) == [link]
+    assert _lines(checker.keep(page, [link, rest, words], sure=0.9)) == _lines([link])

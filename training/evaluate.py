@@ -488,7 +488,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--limit", type=int)
     ap.add_argument("--long-side", type=int)
     ap.add_argument("--also-long-side", type=int, action="append", default=[],
-                    help="(.tflite) also detect at this input long side and add the lines only it finds, "
+                    help="(.tflite) also detect at this input long side and merge its lines "
                          "as photo mode does (PipelineSettings.photo_long_sides); repeatable")
     ap.add_argument("--photo", action="store_true",
                     help="(.tflite) photo mode's input sizes, chosen per image as the pipeline chooses them "

@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> None:
                     help="generator shards or real-documents folders, comma-separated (each reported apart)")
     ap.add_argument("--limit", type=int, help="frames per folder")
     ap.add_argument("--also-long-side", type=int, action="append", default=[],
-                    help="also detect at this input long side and add the lines only it finds, as photo mode "
+                    help="also detect at this input long side and merge its lines as photo mode "
                          "does (training.evaluate's flag); repeatable")
     ap.add_argument("--low", type=float, default=MissSettings.low, help="the low-bar decoding's threshold")
     ap.add_argument("--sheet", type=Path, help="contact sheet of missed lines, by cause (one per folder: "
