@@ -74,7 +74,8 @@ class PipelineSettings:
     # Photo mode also runs the detector with these input long sides and adds
     # the lines only they find; where the sizes disagree on how many lines
     # lie in one place, it keeps the size the models are surer of there
-    # (decode.merge_scales): small print comes out larger. Synthetic tuning split (150 images), line quads: 960 alone
+    # (decode.merge_scales): small print comes out larger. Synthetic tuning
+    # split (150 images), line quads: 960 alone
     # P 0.827 R 0.620 F1 0.709; +1280 P 0.809 R 0.664 F1 0.730; +1152 0.715;
     # +1440 0.717; +768 0.707. () turns it off. With a line check, the lines
     # of these sizes are kept at its photo bars (CheckSpec.photo_keep, chosen
