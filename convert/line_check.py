@@ -4,6 +4,12 @@
         --tune data/synth_cam/tune --out models/line_check.tflite
 
 The representative strips come from ``--strips`` (``training.line_strips``).
+``--retune`` instead takes a converted check as it is and chooses its bars
+again (the pipeline's decoding moves on after a check is made):
+
+    python -m convert.line_check --retune models/line_check.tflite --tune data/synth_cam/tune \
+        --out /tmp/check/line_check.tflite
+
 The classifier's bars (``CheckSpec.keep`` and ``veto``) are chosen for detection F1 on the
 tuning frames (``--tune``), with the detector (``--detector``, default the
 shipped one) decoding at the candidate bar, and with them, when several are
@@ -33,6 +39,7 @@ from tqdm import tqdm  # noqa: E402
 from convert.tflite_export import convert_saved_model  # noqa: E402
 from convert.tuning import parse_optional_bar  # noqa: E402
 from edge_app.decode import decode, merge_scales  # noqa: E402
+from edge_app.errors import ModelError  # noqa: E402
 from edge_app.line_check import CheckSpec, LineChecker, StripSpec, candidate_decode, kept_lines  # noqa: E402
 from edge_app.model_spec import default_model_path  # noqa: E402
 from edge_app.results import Detection  # noqa: E402
@@ -170,8 +177,11 @@ def _shown(path: Path) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--saved-model", type=Path, required=True)
-    ap.add_argument("--strips", type=Path, required=True, help="representative strips (.npz)")
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--saved-model", type=Path)
+    src.add_argument("--retune", type=Path, help="a converted check (.tflite with its sidecar): its bars chosen "
+                                                  "again, its weights and training record kept")
+    ap.add_argument("--strips", type=Path, help="representative strips (.npz); needed with --saved-model")
     ap.add_argument("--tune", type=str, required=True, help="tuning split(s) to choose the bar on")
     ap.add_argument("--tune-limit", type=int, default=300)
     ap.add_argument("--detector", type=Path, default=None)
@@ -196,25 +206,42 @@ def main(argv: list[str] | None = None) -> None:
         wraps = tuple(parse_optional_bar(w, "wrap bar") for w in args.wrap_keep.split(","))
     except ValueError as exc:
         ap.error(f"--candidate-min-score / --candidate-join-threshold / --wrap-keep: {exc}")
-    strips = Strips.load(args.strips)
-    rng = np.random.default_rng(0)
-    pick = rng.choice(len(strips.labels), size=min(300, len(strips.labels)), replace=False)
+    command = "python -m convert.line_check " + " ".join(sys.argv[1:] if argv is None else argv)
+    if args.retune:
+        try:
+            old = LineChecker(args.retune).spec
+        except ModelError as exc:
+            ap.error(str(exc))
+        data = args.retune.read_bytes()
+        strip = old.strip
+        # The command that made the model stays its command; this one is added.
+        info = {**old.info, "name": args.out.stem, "retuned": command}
+    else:
+        if not args.strips:
+            ap.error("--saved-model needs --strips (the representative strips)")
+        strips = Strips.load(args.strips)
+        rng = np.random.default_rng(0)
+        pick = rng.choice(len(strips.labels), size=min(300, len(strips.labels)), replace=False)
 
-    def representative():
-        for i in pick:
-            yield strips.strips[i][None, :, :, None].astype(np.float32)
+        def representative():
+            for i in pick:
+                yield strips.strips[i][None, :, :, None].astype(np.float32)
 
-    data = convert_saved_model(args.saved_model, "int8", representative)
+        data = convert_saved_model(args.saved_model, "int8", representative)
+        strip = StripSpec(height=strips.strips.shape[1], width=strips.strips.shape[2])
+        info = {"name": args.out.stem, "variant": "int8", "command": command}
+        if args.train_dir and (args.train_dir / "settings.json").is_file():
+            info["training"] = json.loads((args.train_dir / "settings.json").read_text())
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_bytes(data)
-    strip = StripSpec(height=strips.strips.shape[1], width=strips.strips.shape[2])
-    info = {"name": args.out.stem, "variant": "int8", "command": "python -m convert.line_check " + " ".join(sys.argv[1:] if argv is None else argv)}
-    if args.train_dir and (args.train_dir / "settings.json").is_file():
-        info["training"] = json.loads((args.train_dir / "settings.json").read_text())
+    if not (args.retune and args.out.resolve() == args.retune.resolve()):
+        args.out.write_bytes(data)
     spec = CheckSpec(strip=strip, candidate_min_score=max(cands), keep=0.5, info=info)
-    spec.save(args.out.with_suffix(".json"))  # a provisional sidecar: LineChecker loads the model through it
+    if args.retune:
+        checker = LineChecker(args.retune)  # the grid sets every bar itself
+    else:
+        spec.save(args.out.with_suffix(".json"))  # a provisional sidecar: LineChecker loads the model through it
+        checker = LineChecker(args.out)
     detector = args.detector or default_model_path()
-    checker = LineChecker(args.out)
     items = list(tuning_items(args.tune, args.tune_limit))
     grid = f1_by_rule(items, detector, checker, cands=cands, joins=joins, wraps=wraps)
     alone = grid.pop(MAP_ALONE)

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from edge_app.model_spec import DecodeSpec
-from edge_app.results import Detection, quad_height, quad_overlap
+from edge_app.results import Detection, quad_height, quad_overlap, quad_size
 
 
 def order_quad(pts: np.ndarray) -> np.ndarray:
@@ -148,17 +148,26 @@ def line_confidence(det: Detection) -> float:
     return det.score if det.check is None else (det.score + det.check) / 2
 
 
-def merge_scales(first: list[Detection], more: list[Detection], overlap: float = 0.3) -> list[Detection]:
+# Where each input size found one line in a place, lines this many times
+# longer than the other are the other size's piece of them, or the line
+# whole where the other ran short (model notes, a twenty-second session).
+LONGER_LINE = 1.5
+
+
+def merge_scales(first: list[Detection], more: list[Detection], overlap: float = 0.3,
+                 longer: float = LONGER_LINE) -> list[Detection]:
     """Detections of one frame at two input sizes, as one set, in reading order.
 
     A line only one size found is kept. Where the sizes disagree on how many
     lines lie in one place (one size's line overlaps two or more of the
     other's: two lines run together, or one line in pieces), the lines of the
     size the models are surer of there are kept (``line_confidence`` on
-    average; the first size on a tie). Where each found the same one line,
-    the first size's stays: its outline reads as well or better.
-    (Keeping the first size's lines everywhere lost the lines the other
-    size had apart or whole; model notes, a twenty-first session.)"""
+    average; the first size on a tie). Where each found one line, the longer
+    is kept if it is ``longer`` times the other's length or more (the other
+    is a piece of it), else the first size's: its outline reads as well or
+    better. (Keeping the first size's lines everywhere lost the lines the
+    other size had apart or whole; model notes, twenty-first and
+    twenty-second sessions.)"""
     n = len(first)
     parent = list(range(n + len(more)))
 
@@ -180,7 +189,7 @@ def merge_scales(first: list[Detection], more: list[Detection], overlap: float =
         if not ours or not theirs:
             kept += ours or theirs
         elif len(ours) == len(theirs) == 1:
-            kept += ours
+            kept += theirs if quad_size(theirs[0].quad)[0] >= longer * quad_size(ours[0].quad)[0] else ours
         else:
             surer = np.mean([line_confidence(d) for d in theirs]) > np.mean([line_confidence(d) for d in ours])
             kept += theirs if surer else ours

@@ -73,7 +73,8 @@ class PipelineSettings:
     photo_sure: float = 0.8
     # Photo mode also runs the detector with these input long sides and adds
     # the lines only they find; where the sizes disagree on how many lines
-    # lie in one place, it keeps the size the models are surer of there
+    # lie in one place, it keeps the size the models are surer of there, and
+    # of one line each, the longer where one is a piece of the other
     # (decode.merge_scales): small print comes out larger. Synthetic tuning
     # split (150 images), line quads: 960 alone
     # P 0.827 R 0.620 F1 0.709; +1280 P 0.809 R 0.664 F1 0.730; +1152 0.715;

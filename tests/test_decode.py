@@ -56,6 +56,19 @@ def test_merge_keeps_the_size_the_models_are_surer_of_where_lines_overlap() -> N
     assert merge_scales(pieces, [whole]) == [whole]
 
 
+def test_merge_keeps_the_whole_line_where_one_size_found_a_piece_of_it() -> None:
+    # One line each, in the same place: the first size's is a piece of the
+    # other's (or ran on past it); the longer is kept, however sure the shorter.
+    piece = Detection(_det(10, 10, 150, 30).quad, 0.97, check=1.0)
+    whole = Detection(_det(10, 10, 300, 30).quad, 0.85, check=0.9)
+    assert merge_scales([piece], [whole]) == [whole]
+    assert merge_scales([whole], [piece]) == [whole]
+    # Lengths that differ less are the same line found twice: the first size's stays.
+    nearly = Detection(_det(10, 10, 250, 30).quad, 0.99, check=1.0)
+    assert merge_scales([whole], [nearly]) == [whole] and merge_scales([nearly], [whole]) == [nearly]
+    assert merge_scales([piece], [whole], longer=3.0) == [piece]
+
+
 def test_overlap_is_measured_against_the_smaller_quad() -> None:
     big, inside = _det(0, 0, 100, 20).quad, _det(10, 5, 30, 15).quad
     assert quad_overlap(big, inside) == 1.0

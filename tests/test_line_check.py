@@ -352,6 +352,21 @@ def test_training_blur_smears_ink_and_keeps_paper_white():
     assert (motion_blur(tf.constant(x), tf.constant([3, 4]), 0.0).numpy() == x).all()
 
 
+def test_training_degrade_softens_strokes_and_adds_grain():
+    pytest.importorskip("tensorflow")
+    import tensorflow as tf
+
+    from training.line_check_model import degrade
+
+    x = np.full((4, 32, 384, 1), 255, np.float32)
+    x[:, 12:20, 100:300:4] = 0  # thin strokes
+    y = degrade(tf.constant(x), tf.constant([3, 4]), 1.0).numpy()
+    assert y.shape == x.shape and y.min() >= 0 and y.max() <= 255
+    assert (y[:, 16, 100:300:4] > 0).any()  # strokes softened by the lost resolution
+    assert y[:, :8].std() > 0  # grain on the paper
+    assert (degrade(tf.constant(x), tf.constant([3, 4]), 0.0).numpy() == x).all()
+
+
 def test_training_strips_are_cut_from_the_candidates_the_check_will_see(tmp_path):
     """line_strips decodes as the runtime's check does (candidate_decode): its bar and join threshold."""
     from training import line_strips, shards
@@ -384,3 +399,31 @@ def test_keep_lets_the_rest_of_a_wrapped_link_in_below_a_kept_line(tiny_check):
     assert _lines(checker.keep(page, [link, rest, words], sure=0.9)) == _lines([link, rest])
     checker.spec = replace(checker.spec, wrap_keep=1.01)
     assert _lines(checker.keep(page, [link, rest, words], sure=0.9)) == _lines([link])
+
+
+@pytest.mark.slow
+def test_retune_chooses_an_existing_checks_bars_again_and_keeps_its_weights(tiny_check, tmp_path, capsys):
+    from convert import line_check
+    from training import shards
+
+    split = tmp_path / "split"
+    shards.main(["--out", str(split), "--count", "2", "--seed", "1", "--workers", "1"])
+    made = json.loads(tiny_check.with_suffix(".json").read_text())
+    source = tmp_path / "made.tflite"
+    source.write_bytes(tiny_check.read_bytes())
+    source.with_suffix(".json").write_text(json.dumps({**made, "info": {"command": "python -m convert.line_check x"}}))
+    out = tmp_path / "retuned" / "line_check.tflite"
+    line_check.main(["--retune", str(source), "--tune", str(split), "--candidate-min-score", "0.75,0.85",
+                     "--out", str(out)])
+    assert out.read_bytes() == source.read_bytes()
+    spec = load_check_spec(out)
+    assert spec.strip == SMALL and spec.candidate_min_score in (0.75, 0.85)
+    assert spec.info["command"] == "python -m convert.line_check x" and "--retune" in spec.info["retuned"]
+    assert spec.info["tuning"]["frames"] == 2 and "chosen:" in capsys.readouterr().out
+    # A file that is no model: a clear error, the command's usage line, no traceback.
+    bad = tmp_path / "bad.tflite"
+    bad.write_bytes(b"not a model")
+    bad.with_suffix(".json").write_text(source.with_suffix(".json").read_text())
+    with pytest.raises(SystemExit):
+        line_check.main(["--retune", str(bad), "--tune", str(split), "--out", str(tmp_path / "o.tflite")])
+    assert "bad.tflite" in capsys.readouterr().err

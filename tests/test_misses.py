@@ -27,6 +27,12 @@ def test_each_miss_gets_its_cause(candidates, low, cause):
     assert miss_cause(LINE, candidates, low) == cause
 
 
+def test_a_line_one_size_kept_is_lost_in_the_merge():
+    # Photo mode: one size kept the line, the merge kept the other size's longer line there.
+    assert miss_cause(LINE, [LINE + 2], [LINE + 2], picked=[LINE + 2]) == "lost in the merge"
+    assert miss_cause(LINE, [LINE + 2], [LINE + 2], picked=[_box(100, 200)]) == "dropped by the check"
+
+
 def test_a_line_is_placed_in_its_link():
     assert line_place(1, 0) == "one line"
     assert [line_place(3, i) for i in range(3)] == ["wrap first", "wrap middle", "wrap last"]
@@ -56,7 +62,8 @@ def test_the_account_agrees_with_evaluate():
     assert {f.cause for f in fates} <= set(CAUSES)
     b = bounds(fates)
     assert b["recall"] == pytest.approx(res.recall)
-    assert b["recall"] <= b["perfect check"] <= b["perfect decoding"] <= 1
+    assert b["recall"] <= b["perfect merge"] <= b["perfect check"] <= b["perfect decoding"] <= 1
+    assert not any(f.cause == "lost in the merge" for f in fates)  # one size: nothing merged
     t = table(fates)
     assert t["all"]["n"] == len(fates) and sum(t["all"][c] for c in CAUSES) == pytest.approx(1.0)
     # The check keeps some of the candidates, never more than there are.

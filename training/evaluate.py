@@ -220,11 +220,13 @@ def score_frame(preds: list[np.ndarray], gts: list[GtLink]) -> tuple[dict[tuple[
 
 @dataclass
 class SizeOutput:
-    """One input size's pass over a frame: its map, the input it came from, its candidates."""
+    """One input size's pass over a frame: its map, the input it came from, its
+    candidates, and those of them it keeps (the check's choice) before the sizes are merged."""
 
     prob: np.ndarray
     mi: ModelInput
     candidates: list[Detection]
+    picked: list[Detection]
 
 
 def detect_frame(image: np.ndarray, prob_fn: ProbFn, spec: ModelSpec, more: tuple[ProbFn, ...] = (),
@@ -239,7 +241,7 @@ def detect_frame(image: np.ndarray, prob_fn: ProbFn, spec: ModelSpec, more: tupl
         cands = decode(prob, spec.decode, spec.output.stride, mi.scale_x, mi.scale_y)
         picked = check(image, cands, extra_size=k > 0) if check else cands
         kept = merge_scales(kept, picked) if k else picked
-        sizes.append(SizeOutput(prob, mi, cands))
+        sizes.append(SizeOutput(prob, mi, cands, picked))
     return kept, sizes
 
 

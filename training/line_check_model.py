@@ -48,6 +48,9 @@ class CheckTrainConfig:
     # Share of training strips blurred as a moving camera blurs them (on top of
     # the frames' own camera, which blurs 15% of them); 0 for the shipped check.
     blur: float = 0.0
+    # Share of training strips degraded as small print on a poor camera is
+    # (``degrade``); 0 for the shipped check.
+    degrade: float = 0.0
 
 
 def _cbr(x, filters: int, k, s=1, name: str = ""):
@@ -102,12 +105,36 @@ def motion_blur(x: tf.Tensor, seed: tf.Tensor, share: float) -> tf.Tensor:
     return tf.where(pick, y, x)
 
 
-def augment(x: tf.Tensor, seed: tf.Tensor, blur: float = 0.0) -> tf.Tensor:
+MAX_SHRINK = 3.0  # times the strip's resolution a degraded strip loses, at most
+
+
+def degrade(x: tf.Tensor, seed: tf.Tensor, share: float) -> tf.Tensor:
+    """(B, H, W, 1): ``share`` of the strips as a line printed small is cut
+    from a grainy frame: shrunk by up to ``MAX_SHRINK`` (one factor per batch),
+    sensor grain added at that size, then scaled back up as ``cut_strip``
+    scales a small line up, so that the grain comes out coarse and the strokes soft.
+    Tried for the small print the check seemed to drop on the real documents;
+    not shipped (model notes, a twenty-second session)."""
+    h, w = x.shape[1], x.shape[2]
+    f = tf.random.stateless_uniform([], seed, 1.0, MAX_SHRINK)
+    small = tf.cast(tf.round(tf.cast([h, w], tf.float32) / f), tf.int32)
+    y = tf.image.resize(x, small, method="area")
+    grain = tf.random.stateless_uniform([tf.shape(x)[0], 1, 1, 1], seed + 1, 0.0, 14.0)
+    y = y + tf.random.stateless_normal(tf.shape(y), seed + 2) * grain
+    y = tf.image.resize(y, [h, w], method="bilinear")
+    pick = tf.random.stateless_uniform([tf.shape(x)[0], 1, 1, 1], seed + 3) < share
+    return tf.clip_by_value(tf.where(pick, y, x), 0.0, 255.0)
+
+
+def augment(x: tf.Tensor, seed: tf.Tensor, blur: float = 0.0, degraded: float = 0.0) -> tf.Tensor:
     """(B, H, W, 1) float raw pixels: contrast, brightness, noise, and a
     shift along the line (white comes in), as a camera and a detector's
-    uncertain ends would vary them; ``blur``: see ``motion_blur``."""
+    uncertain ends would vary them; ``blur``: see ``motion_blur``; ``degraded``:
+    see ``degrade``."""
     if blur > 0:
         x = motion_blur(x, seed + 5, blur)
+    if degraded > 0:
+        x = degrade(x, seed + 7, degraded)
     b = tf.shape(x)[0]
     s = tf.random.stateless_uniform([b, 1, 1, 1], seed, 0.6, 1.2)
     o = tf.random.stateless_uniform([b, 1, 1, 1], seed + 1, -30.0, 30.0)
@@ -118,7 +145,8 @@ def augment(x: tf.Tensor, seed: tf.Tensor, blur: float = 0.0) -> tf.Tensor:
     return tf.clip_by_value(x, 0.0, 255.0)
 
 
-def make_dataset(s: Strips, batch: int, seed: int, train: bool, blur: float = 0.0) -> tf.data.Dataset:
+def make_dataset(s: Strips, batch: int, seed: int, train: bool, blur: float = 0.0,
+                 degraded: float = 0.0) -> tf.data.Dataset:
     x = s.strips[..., None]
     y = s.labels.astype(np.float32)[:, None]
     ds = tf.data.Dataset.from_tensor_slices((x, y))
@@ -127,7 +155,8 @@ def make_dataset(s: Strips, batch: int, seed: int, train: bool, blur: float = 0.
     ds = ds.batch(batch).map(lambda a, b: (tf.cast(a, tf.float32), b), num_parallel_calls=tf.data.AUTOTUNE)
     if train:
         counter = tf.data.Dataset.counter().map(lambda i: tf.stack([i, tf.constant(seed, tf.int64)]))
-        ds = tf.data.Dataset.zip((ds, counter)).map(lambda xy, sd: (augment(xy[0], tf.cast(sd, tf.int32), blur), xy[1]),
+        ds = tf.data.Dataset.zip((ds, counter)).map(lambda xy, sd: (augment(xy[0], tf.cast(sd, tf.int32), blur, degraded),
+                                                                   xy[1]),
                                                     num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(2)
 
@@ -152,7 +181,8 @@ def train(cfg: CheckTrainConfig, verbose: int = 2) -> keras.Model:
         model = keras.models.load_model(ckpts[-1])
         print(f"resuming from {ckpts[-1]} (epoch {initial_epoch})", flush=True)
     if initial_epoch < cfg.epochs:
-        model.fit(make_dataset(tr, cfg.batch, cfg.seed, True, cfg.blur), epochs=cfg.epochs, initial_epoch=initial_epoch,
+        model.fit(make_dataset(tr, cfg.batch, cfg.seed, True, cfg.blur, cfg.degrade), epochs=cfg.epochs,
+                  initial_epoch=initial_epoch,
                   validation_data=make_dataset(va, 256, cfg.seed, False), verbose=verbose,
                   callbacks=[keras.callbacks.ModelCheckpoint(str(ckpt_dir / "epoch-{epoch:03d}.keras")),
                              keras.callbacks.TensorBoard(str(out / "tensorboard"), update_freq="epoch")])

@@ -6,6 +6,8 @@
 Every scored link line (IoU >= 0.5, ``training.evaluate``'s matching) that the
 kept lines miss gets the first of these causes that holds:
 
+- ``lost in the merge``: one input size kept a line that matches it, and photo mode's merge of the sizes
+  (``decode.merge_scales``) kept an overlapping line of the other size instead;
 - ``dropped by the check``: a candidate (the check's lower-bar decoding) matches it, and the check did not keep it;
 - ``weak in the map``: no candidate does, but the map decoded at a low bar (pixel threshold and region
   mean ``MissSettings.low``, no joining) has a region that does;
@@ -17,9 +19,9 @@ kept lines miss gets the first of these causes that holds:
 With ``--also-long-side`` the kept lines are photo mode's, and the candidates
 and low-bar regions those of every input size. The report counts them per line
 size and per place in its link (a one-line
-link; the first, a middle or the last line of a wrapped one), with two upper
-bounds: the recall a perfect check would reach over these candidates, and a
-perfect decoding of this map. A contact sheet (``--sheet``) shows examples of
+link; the first, a middle or the last line of a wrapped one), with three upper
+bounds: the recall a perfect merge of the sizes would reach, a perfect check over
+these candidates (and merge), and a perfect decoding of this map. A contact sheet (``--sheet``) shows examples of
 each cause: the true line green, the low-bar regions red, the candidates
 orange, the kept lines blue.
 """
@@ -46,7 +48,8 @@ from training.evaluate import (CheckFn, EvalItem, ProbFn, check_fn, detect_frame
 from training.shards import folders as split_folders
 
 FOUND = "found"
-CAUSES = (FOUND, "dropped by the check", "weak in the map", "merged", "in pieces", "wrong shape", "not in the map")
+MERGE, CHECK, WEAK = "lost in the merge", "dropped by the check", "weak in the map"
+CAUSES = (FOUND, MERGE, CHECK, WEAK, "merged", "in pieces", "wrong shape", "not in the map")
 PLACES = ("one line", "wrap first", "wrap middle", "wrap last")  # a one-line link; the lines of a wrapped one
 
 
@@ -82,22 +85,25 @@ def _area(quad: np.ndarray) -> float:
 
 
 def miss_cause(line: np.ndarray, candidates: list[np.ndarray], low: list[np.ndarray],
-               s: MissSettings = MissSettings()) -> str:
-    """Why a missed true ``line`` was missed, given the frame's candidate quads and
-    its low-bar regions (see the module's list)."""
+               s: MissSettings = MissSettings(), picked: list[np.ndarray] = ()) -> str:
+    """Why a missed true ``line`` was missed, given the frame's candidate quads,
+    its low-bar regions and the lines each input size kept before the merge
+    (``picked``; see the module's list)."""
+    if any(quad_iou(c, line) >= 0.5 for c in picked):
+        return MERGE
     if any(quad_iou(c, line) >= 0.5 for c in candidates):
-        return CAUSES[1]
+        return CHECK
     if any(quad_iou(r, line) >= 0.5 for r in low):
-        return CAUSES[2]
+        return WEAK
     covered = [quad_covered(line, r) for r in low]
     if sum(covered) < s.touched:
-        return CAUSES[6]
+        return CAUSES[7]
     area = _area(line)
     if any(c >= s.covers and _area(r) > s.merged_size * area for c, r in zip(covered, low)):
-        return CAUSES[3]
-    if sum(c >= s.piece for c in covered) >= 2:
         return CAUSES[4]
-    return CAUSES[5]
+    if sum(c >= s.piece for c in covered) >= 2:
+        return CAUSES[5]
+    return CAUSES[6]
 
 
 @dataclass
@@ -121,6 +127,8 @@ def account(items: Iterable[EvalItem], prob_fn: ProbFn, spec: ModelSpec, check: 
     for item in tqdm(items, desc="misses", total=total):
         kept, sizes = detect_frame(item.image, prob_fn, spec, more, check)
         cands = [d for size in sizes for d in size.candidates]
+        # With one size nothing is merged: its kept lines are the picked ones.
+        picked = [d.quad for size in sizes for d in size.picked] if len(sizes) > 1 else []
         low = [d for size in sizes for d in decode(size.prob, low_spec, spec.output.stride, size.mi.scale_x,
                                                       size.mi.scale_y)]
         found, _fp = score_frame([d.quad for d in kept], item.links)
@@ -128,7 +136,7 @@ def account(items: Iterable[EvalItem], prob_fn: ProbFn, spec: ModelSpec, check: 
         for (li, qi), ok in found.items():
             link = item.links[li]
             q = link.quads[qi]
-            cause = FOUND if ok else miss_cause(q, [d.quad for d in cands], [d.quad for d in low], settings)
+            cause = FOUND if ok else miss_cause(q, [d.quad for d in cands], [d.quad for d in low], settings, picked)
             fates.append((LineFate(item.name, link.url, qi, size_bucket(quad_height(q)),
                                    line_place(len(link.quads), qi), cause), q))
         yield FrameAccount(item, fates, cands, kept, low)
@@ -149,11 +157,13 @@ def table(fates: list[LineFate]) -> dict[str, dict[str, float | int]]:
 
 
 def bounds(fates: list[LineFate]) -> dict[str, float]:
-    """Recall as found, with a perfect check over these candidates, and with a perfect decoding of this map."""
+    """Recall as found, with a perfect merge of the sizes, with a perfect check over these
+    candidates (and merge), and with a perfect decoding of this map."""
     n = max(1, len(fates))
     c = Counter(f.cause for f in fates)
-    return {"recall": c[FOUND] / n, "perfect check": (c[FOUND] + c[CAUSES[1]]) / n,
-            "perfect decoding": (c[FOUND] + c[CAUSES[1]] + c[CAUSES[2]]) / n}
+    return {"recall": c[FOUND] / n, "perfect merge": (c[FOUND] + c[MERGE]) / n,
+            "perfect check": (c[FOUND] + c[MERGE] + c[CHECK]) / n,
+            "perfect decoding": (c[FOUND] + c[MERGE] + c[CHECK] + c[WEAK]) / n}
 
 
 def _tile(acc: FrameAccount, quad: np.ndarray, width: int = 360, height: int = 110) -> np.ndarray:
@@ -231,7 +241,8 @@ def main(argv: list[str] | None = None) -> None:
                     examples[fate.cause].append(_tile(acc, quad))
         t, b = table(fates), bounds(fates)
         report[str(folder)] = {"bounds": b, "table": t, "settings": asdict(settings)}
-        print(f"\n{folder}: {len(fates)} scored lines; recall {b['recall']:.3f}, with a perfect check "
+        print(f"\n{folder}: {len(fates)} scored lines; recall {b['recall']:.3f}, with a perfect merge "
+              f"{b['perfect merge']:.3f}, with a perfect check "
               f"{b['perfect check']:.3f}, with a perfect decoding {b['perfect decoding']:.3f}")
         cols = [c for c in ("all", *sorted(k for k in t if k.startswith("line")), *PLACES) if c in t]
         print(f"{'':22s}" + "".join(f"{c.removeprefix('line '):>12s}" for c in cols))
