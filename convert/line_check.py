@@ -209,13 +209,13 @@ def main(argv: list[str] | None = None) -> None:
     command = "python -m convert.line_check " + " ".join(sys.argv[1:] if argv is None else argv)
     if args.retune:
         try:
-            old = LineChecker(args.retune).spec
+            checker = LineChecker(args.retune)  # the grid sets every bar itself
         except ModelError as exc:
             ap.error(str(exc))
         data = args.retune.read_bytes()
-        strip = old.strip
+        strip = checker.spec.strip
         # The command that made the model stays its command; this one is added.
-        info = {**old.info, "name": args.out.stem, "retuned": command}
+        info = {**checker.spec.info, "name": args.out.stem, "retuned": command}
     else:
         if not args.strips:
             ap.error("--saved-model needs --strips (the representative strips)")
@@ -236,9 +236,7 @@ def main(argv: list[str] | None = None) -> None:
     if not (args.retune and args.out.resolve() == args.retune.resolve()):
         args.out.write_bytes(data)
     spec = CheckSpec(strip=strip, candidate_min_score=max(cands), keep=0.5, info=info)
-    if args.retune:
-        checker = LineChecker(args.retune)  # the grid sets every bar itself
-    else:
+    if not args.retune:
         spec.save(args.out.with_suffix(".json"))  # a provisional sidecar: LineChecker loads the model through it
         checker = LineChecker(args.out)
     detector = args.detector or default_model_path()
