@@ -203,3 +203,32 @@ def test_tfjs_export_and_manifest_check(exported, tmp_path):
     shard.unlink()
     with pytest.raises(TfjsExportError, match="missing"):
         check_manifest(tmp_path / "tfjs")
+
+
+def test_a_float_tflite_unfolds_into_the_trainable_network(exported, samples):
+    """``training.from_tflite`` puts an fp32 file's folded weights back into
+    the Keras network: it computes the file's maps, keeps them once its batch
+    norms carry real statistics, and refuses a quantized file."""
+    from training.from_tflite import fit_batch_norms, unfold
+    from training.model import ModelConfig
+
+    _loaded, paths, _sm = exported
+    cfg = ModelConfig(**TINY)
+    model = unfold(paths["fp32"], cfg)
+    frames = [preprocess(s.image, SPEC.input).image for s in samples[:3]]
+    want = tflite_maps(str(paths["fp32"]), frames)
+    x = np.stack(frames)[..., None].astype(np.float32)
+    got = np.asarray(model(x, training=False))
+    assert np.abs(np.stack(want)).std() > 0.05  # maps with structure
+    np.testing.assert_allclose(got, np.stack(want), atol=1e-4)
+
+    bn = model.get_layer("stem_bn")
+    assert np.allclose(bn.get_weights()[2], 0.0)
+    fit_batch_norms(model, [x[:2], x[2:]])
+    assert not np.allclose(bn.get_weights()[2], 0.0)  # the stem's real output means
+    np.testing.assert_allclose(np.asarray(model(x, training=False)), np.stack(want), atol=1e-4)
+    # Training mode normalises by these very frames' statistics: the maps move little.
+    assert np.abs(np.asarray(model(x, training=True)) - np.stack(want)).mean() < 0.02
+
+    with pytest.raises(ModelError, match="not a float model"):
+        unfold(paths["int8"], cfg)
