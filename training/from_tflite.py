@@ -24,6 +24,7 @@ import os
 import re
 import sys
 from pathlib import Path
+from typing import Iterable
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -34,8 +35,6 @@ from keras import layers  # noqa: E402
 
 from edge_app.errors import ModelError  # noqa: E402
 from training.model import ModelConfig, build_model  # noqa: E402
-
-log = logging.getLogger(__name__)
 
 
 def model_config(sidecar: Path) -> ModelConfig:
@@ -113,7 +112,7 @@ def unfold(tflite: Path, cfg: ModelConfig) -> keras.Model:
     return model
 
 
-def fit_batch_norms(model: keras.Model, batches) -> None:
+def fit_batch_norms(model: keras.Model, batches: Iterable) -> None:
     """Give each batch norm of an ``unfold``-ed model the statistics of its
     input over ``batches`` (float32 (N, H, W, 1) crops), keeping what the
     model computes in inference."""
