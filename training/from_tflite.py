@@ -43,7 +43,7 @@ def model_config(sidecar: Path) -> ModelConfig:
         rec = json.loads(sidecar.read_text())["info"]["training"]["model"]
     except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
         raise ModelError(f"{sidecar}: no network recorded under info.training.model ({exc})") from exc
-    return ModelConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in rec.items()})
+    return ModelConfig.from_json(rec)
 
 
 def _constants(interp: Interpreter) -> dict[str, np.ndarray]:

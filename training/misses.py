@@ -49,7 +49,8 @@ from training.shards import folders as split_folders
 
 FOUND = "found"
 MERGE, CHECK, WEAK = "lost in the merge", "dropped by the check", "weak in the map"
-CAUSES = (FOUND, MERGE, CHECK, WEAK, "merged", "in pieces", "wrong shape", "not in the map")
+MERGED, PIECES, SHAPE, ABSENT = "merged", "in pieces", "wrong shape", "not in the map"
+CAUSES = (FOUND, MERGE, CHECK, WEAK, MERGED, PIECES, SHAPE, ABSENT)
 PLACES = ("one line", "wrap first", "wrap middle", "wrap last")  # a one-line link; the lines of a wrapped one
 
 
@@ -97,13 +98,13 @@ def miss_cause(line: np.ndarray, candidates: list[np.ndarray], low: list[np.ndar
         return WEAK
     covered = [quad_covered(line, r) for r in low]
     if sum(covered) < s.touched:
-        return CAUSES[7]
+        return ABSENT
     area = _area(line)
     if any(c >= s.covers and _area(r) > s.merged_size * area for c, r in zip(covered, low)):
-        return CAUSES[4]
+        return MERGED
     if sum(c >= s.piece for c in covered) >= 2:
-        return CAUSES[5]
-    return CAUSES[6]
+        return PIECES
+    return SHAPE
 
 
 @dataclass

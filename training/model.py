@@ -44,6 +44,11 @@ class ModelConfig:
     head_dw: bool = True
     out_channels: int = len(OutputSpec().channels)
 
+    @classmethod
+    def from_json(cls, d: dict) -> "ModelConfig":
+        """A config as ``asdict`` recorded it in a JSON file (its tuples read back as lists)."""
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
 
 def four_ints(text: str) -> tuple[int, int, int, int]:
     """A command line's "24,32,64,96": one value per stride 4, 8, 16, 32."""

@@ -222,8 +222,7 @@ def export(weights: Path, out: Path) -> Path:
         raise FileNotFoundError(f"{settings}: fit writes the run's settings beside its weights; export needs both")
     record = json.loads(settings.read_text())
     m = record["model"]
-    model_cfg = ModelConfig(**{**m, "widths": tuple(m["widths"]), "repeats": tuple(m["repeats"])})
-    model = build_model(model_cfg)
+    model = build_model(ModelConfig.from_json(m))
     model.load_weights(weights)
     out.mkdir(parents=True, exist_ok=True)
     model.export(str(out / "saved_model"), verbose=False)
