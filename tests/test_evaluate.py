@@ -138,3 +138,21 @@ def test_tuning_chooses_joining_where_a_map_breaks_lines_into_pieces() -> None:
     by_join = {g["join_threshold"]: g for g in tuned.grid}
     assert by_join[None]["recall"] == 0.0 and by_join[0.3]["recall"] == 1.0
     assert tuned.join_threshold == 0.3 and tuned.f1 == 1.0
+
+
+def test_the_map_alone_ignores_a_line_check_beside_the_model(tmp_path) -> None:
+    # convert.line_check --retune --out DIR writes DIR/line_check.tflite before its
+    # sidecar; the detector's map beside it must still load.
+    import shutil
+
+    from edge_app.model_spec import default_model_path
+    from training.evaluate import tflite_prob_fn
+
+    src = default_model_path()
+    for f in (src, src.with_suffix(".json")):
+        shutil.copy(f, tmp_path / f.name)
+    (tmp_path / "line_check.tflite").write_bytes(b"half written")
+    fn, spec = tflite_prob_fn(tmp_path / src.name, threads=1)
+    link, mi = fn(np.full((480, 640, 3), 255, np.uint8))
+    assert link.ndim == 2 and link.max() < 0.5
+    assert spec.output.stride == 2

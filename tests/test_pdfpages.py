@@ -11,7 +11,7 @@ pymupdf = pytest.importorskip("pymupdf")
 
 from training.pdfpages import TRAIN_PACKAGES, TUNE_PACKAGES, PdfPagesConfig, PdfPageSynthesizer, build_index  # noqa: E402
 from training.synth import IGNORE, targets  # noqa: E402
-from training.realdocs import DOC_PACKAGES, DocSource  # noqa: E402
+from training.realdocs import DOC_PACKAGES, TUNE_DOC_PACKAGES, DocSource  # noqa: E402
 from training.shards import build, digest, read_dataset  # noqa: E402
 
 URLS = ("https://www.example.org/docs/intro.html", "http://tug.org/texlive")
@@ -48,7 +48,7 @@ def pages(pdfs):
 
 
 def test_training_tuning_and_validation_packages_are_disjoint() -> None:
-    sets = [{n for n, _ in pkgs} for pkgs in (TRAIN_PACKAGES, TUNE_PACKAGES, DOC_PACKAGES)]
+    sets = [{n for n, _ in pkgs} for pkgs in (TRAIN_PACKAGES, TUNE_PACKAGES, DOC_PACKAGES, TUNE_DOC_PACKAGES)]
     assert all(sets)
     assert sum(map(len, sets)) == len(set().union(*sets))
 

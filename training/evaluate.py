@@ -385,7 +385,9 @@ def draw_worst(res: EvalResult, path: Path, tile: int = 360) -> None:
 def tflite_prob_fn(model_path: Path, threads: int = 2, long_side: int | None = None) -> tuple[ProbFn, ModelSpec]:
     from edge_app.detector import Detector, DetectorSettings
 
-    det = Detector(DetectorSettings(model_path=model_path, threads=threads, long_side=long_side))
+    # The map alone: a line check beside the model is not this function's to
+    # load (convert.line_check --retune writes one there before its sidecar).
+    det = Detector(DetectorSettings(model_path=model_path, threads=threads, long_side=long_side, use_check=False))
 
     def fn(frame: np.ndarray) -> tuple[np.ndarray, ModelInput]:
         link, _text, mi = det.prob_map(frame)

@@ -45,7 +45,7 @@ from tqdm import tqdm
 
 from training.camera import CameraConfig, photograph, random_geometry, warp_image, warp_points
 from training.evaluate import link_kind
-from training.realdocs import DOC_PACKAGES, DocSource, RealDocsError, fetch_packages, page_links
+from training.realdocs import DOC_PACKAGES, TUNE_DOC_PACKAGES, DocSource, RealDocsError, fetch_packages, page_links
 from training.synth import LinkLabel, Sample, inside_frame, visible_in_frame
 
 log = logging.getLogger(__name__)
@@ -84,9 +84,9 @@ TUNE_PACKAGES: tuple[tuple[str, str], ...] = (
     ("r-cran-mvtnorm", "1.1-3-1+b1"),
 )
 SPLITS: dict[str, tuple[tuple[str, str], ...]] = {"train": TRAIN_PACKAGES, "tune": TUNE_PACKAGES}
-if len({n for pkgs in (TRAIN_PACKAGES, TUNE_PACKAGES, DOC_PACKAGES) for n, _ in pkgs}) \
-        != len(TRAIN_PACKAGES) + len(TUNE_PACKAGES) + len(DOC_PACKAGES):
-    raise RuntimeError("a package is in two of: training, tuning, real-documents (validation)")
+_ALL_LISTS = (TRAIN_PACKAGES, TUNE_PACKAGES, DOC_PACKAGES, TUNE_DOC_PACKAGES)
+if len({n for pkgs in _ALL_LISTS for n, _ in pkgs}) != sum(map(len, _ALL_LISTS)):
+    raise RuntimeError("a package is in two of: training, tuning, real-documents (validation), real-documents tuning")
 
 
 @dataclass(frozen=True)

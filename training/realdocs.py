@@ -67,6 +67,25 @@ DOC_PACKAGES: tuple[tuple[str, str], ...] = (
     ("python-reportlab-doc", "3.6.12-1+deb12u1"),
     ("ghostscript-doc", "10.0.0~dfsg-11+deb12u9"),
 )
+# A second, larger real-typography set to choose between detectors on
+# (``build --packages tune``): packages in none of the training, tuning or
+# validation lists, so a choice made on it says nothing about the validation
+# figures. LaTeX class documentation (texlive-latex-base-doc), Erlang/OTP's
+# own PDF toolchain, JSS-style R vignettes (Rcpp, lme4, quantreg, survival),
+# a Sphinx/LaTeX manual (why3), AMC's DocBook manuals, FreeFEM's manual.
+TUNE_DOC_PACKAGES: tuple[tuple[str, str], ...] = (
+    ("texlive-latex-base-doc", "2022.20230122-3"),
+    ("erlang-doc", "1:25.2.3+dfsg-1+deb12u4"),
+    ("r-cran-rcpp", "1.0.10-1"),
+    ("r-cran-lme4", "1.1-31-1"),
+    ("r-cran-quantreg", "5.94-1"),
+    ("r-cran-survival", "3.5-3-1"),
+    ("why3-doc-pdf", "1.5.1-1"),
+    ("auto-multiple-choice-doc-pdf", "1.6.0-1"),
+    ("freefem-doc", "3.5.8-7"),
+)
+PACKAGE_SETS: Mapping[str, tuple[tuple[str, str], ...]] = MappingProxyType(
+    {"validation": DOC_PACKAGES, "tune": TUNE_DOC_PACKAGES})
 
 
 class RealDocsError(RuntimeError):
@@ -817,6 +836,8 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--pdf", type=Path, nargs="*", default=[], help="extra PDFs (package 'local')")
     b.add_argument("--no-packages", action="store_true", help="only the --pdf files")
+    b.add_argument("--packages", choices=sorted(PACKAGE_SETS), default="validation",
+                   help="validation: the held-out set's packages (default); tune: other packages, to choose models on")
     b.add_argument("--preview", type=Path, help="also write a contact sheet here")
     b.add_argument("--camera", choices=sorted(CAMERAS), default="near",
                    help="near: one link close up (default); far: the whole page, 3-12 megapixels")
@@ -833,7 +854,7 @@ def main(argv: list[str] | None = None) -> int:
             preview(args.data, args.out, args.count)
             print(f"wrote {args.out}")
             return 0
-        sources = [] if args.no_packages else fetch_packages(args.src)
+        sources = [] if args.no_packages else fetch_packages(args.src, PACKAGE_SETS[args.packages])
         for pdf in args.pdf:
             if not pdf.is_file():
                 raise RealDocsError(f"no such PDF: {pdf}")
