@@ -97,18 +97,20 @@ def make_clips(out: Path, count: int, seed: int, motion_blur: bool = False, fram
 
 
 def make_real_clips(out: Path, count: int, seed: int, src: Path, frames: int = 40, fps: int = 15,
-                    size: tuple[int, int] = (1280, 720), camera: str = "near") -> list[dict]:
+                    size: tuple[int, int] = (1280, 720), camera: str = "near", packages: str = "validation") -> list[dict]:
     """Clips of real documents: the real-documents set's PDF pages (its
     packages, its plan of one aimed-at link per view, wrapped ones more
     often) filmed by its camera in a slow pan (``training.realdocs.film_page``):
     neither the pages nor the camera are the generator's. ``camera``: one of
-    ``training.realdocs.CAMERAS`` (its print size; the frame size is ``size``)."""
+    ``training.realdocs.CAMERAS`` (its print size; the frame size is ``size``).
+    ``packages``: a key of ``training.realdocs.PACKAGE_SETS`` ("tune": clips
+    to choose on, of documents the held-out clips do not show)."""
     import pymupdf
 
-    from training.realdocs import (CAMERAS, BuildConfig, fetch_packages, film_page, links_on_page, plan_views,
-                                   scan_pages)
+    from training.realdocs import (CAMERAS, PACKAGE_SETS, BuildConfig, fetch_packages, film_page, links_on_page,
+                                   plan_views, scan_pages)
 
-    sources = fetch_packages(src)
+    sources = fetch_packages(src, PACKAGE_SETS[packages])
     by_pkg, _ = scan_pages(sources, BuildConfig(), progress=True)
     rng = np.random.default_rng(seed)
     plan = plan_views(by_pkg, BuildConfig(images=max(count * 4, len(by_pkg)), seed=seed), rng)
@@ -183,7 +185,7 @@ def run_clips(folder: Path, pipeline: Pipeline, progress: bool = True) -> SetRes
 
 
 def main(argv: list[str] | None = None) -> None:
-    from training.realdocs import CAMERAS
+    from training.realdocs import CAMERAS, PACKAGE_SETS
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -201,6 +203,8 @@ def main(argv: list[str] | None = None) -> None:
     mr.add_argument("--size", default="1280x720", help="frame WxH")
     mr.add_argument("--camera", choices=sorted(CAMERAS), default="near",
                     help="near: one link close up (default); far: most of the page in view (training.realdocs.CAMERAS)")
+    mr.add_argument("--packages", choices=sorted(PACKAGE_SETS), default="validation",
+                    help="validation: the held-out documents' packages (default); tune: other packages, to choose on")
     rn = sub.add_parser("run", help="the live pipeline over clip folders")
     rn.add_argument("folders", type=Path, nargs="+")
     rn.add_argument("--model", type=Path, default=None, help="a .tflite with its sidecar (default: the shipped one)")
@@ -224,7 +228,8 @@ def main(argv: list[str] | None = None) -> None:
             from training.realdocs import RealDocsError
 
             try:
-                clips = make_real_clips(args.out, args.count, args.seed, args.src, size=size, camera=args.camera)
+                clips = make_real_clips(args.out, args.count, args.seed, args.src, size=size, camera=args.camera,
+                                        packages=args.packages)
             except RealDocsError as e:
                 raise SystemExit(f"error: {e}")
         print(f"{len(clips)} clips, {sum(len(c['urls']) for c in clips)} links in view throughout -> {args.out}")
