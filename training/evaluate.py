@@ -29,6 +29,7 @@ from edge_app.results import Detection, quad_height, quad_iou
 from training.shards import folders as split_folders
 
 if TYPE_CHECKING:
+    from edge_app.detector import Detector
     from edge_app.pipeline import PipelineSettings
 
 log = logging.getLogger(__name__)
@@ -382,12 +383,16 @@ def draw_worst(res: EvalResult, path: Path, tile: int = 360) -> None:
     cv2.imwrite(str(path), np.vstack(rows))
 
 
-def tflite_prob_fn(model_path: Path, threads: int = 2, long_side: int | None = None) -> tuple[ProbFn, ModelSpec]:
+def _map_detector(model_path: Path, threads: int, long_side: int | None = None) -> Detector:
+    """The detector for its maps alone: a line check beside the model is not
+    loaded (convert.line_check --retune writes one there before its sidecar)."""
     from edge_app.detector import Detector, DetectorSettings
 
-    # The map alone: a line check beside the model is not this function's to
-    # load (convert.line_check --retune writes one there before its sidecar).
-    det = Detector(DetectorSettings(model_path=model_path, threads=threads, long_side=long_side, use_check=False))
+    return Detector(DetectorSettings(model_path=model_path, threads=threads, long_side=long_side, use_check=False))
+
+
+def tflite_prob_fn(model_path: Path, threads: int = 2, long_side: int | None = None) -> tuple[ProbFn, ModelSpec]:
+    det = _map_detector(model_path, threads, long_side)
 
     def fn(frame: np.ndarray) -> tuple[np.ndarray, ModelInput]:
         link, _text, mi = det.prob_map(frame)
@@ -402,10 +407,9 @@ def photo_sizes_fn(model_path: Path, threads: int = 2, settings: PipelineSetting
     chooses them with ``settings`` (default: the pipeline's;
     ``pipeline.photo_input_sizes``: the fixed sizes, or sizes scaled up to a
     large photo's small print)."""
-    from edge_app.detector import Detector, DetectorSettings
     from edge_app.pipeline import PipelineSettings, photo_input_sizes
 
-    det = Detector(DetectorSettings(model_path=model_path, threads=threads))
+    det = _map_detector(model_path, threads)
     settings = settings or PipelineSettings()
 
     def at(long_side: int) -> ProbFn:
