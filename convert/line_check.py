@@ -16,7 +16,9 @@ shipped one) decoding at the candidate bar, and with them, when several are
 given, the candidate bar, join threshold and wrap bar (``CheckSpec.wrap_keep``);
 with ``--photo-long-side``, then the bars of photo mode's extra input size
 (``CheckSpec.photo_keep``, ``photo_veto``) for photo mode's F1 on the same
-frames; the sidecar records them, the figures and the command.
+frames; the sidecar records them, the figures and the command. Video's bars
+(``--video-keep``, ``--video-veto``, ``--video-wrap-keep``; ``CheckSpec.video_keep``)
+are not chosen here, on still frames: they are written as given.
 """
 
 from __future__ import annotations
@@ -196,6 +198,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--photo-long-side", type=int, default=None,
                     help="photo mode's extra input size (PipelineSettings.photo_long_sides): choose the bars "
                          "of its lines (CheckSpec.photo_keep, photo_veto) too; default: the first size's bars")
+    for name, field in (("keep", "video_keep"), ("veto", "video_veto"), ("wrap-keep", "video_wrap_keep")):
+        ap.add_argument(f"--video-{name}", type=float, default=None,
+                        help=f"video frames' {name.replace('-', '_')} bar (CheckSpec.{field}), written as given: "
+                             "the tuning frames are stills (default: the stills' bar)")
     ap.add_argument("--out", type=Path, required=True, help=".tflite to write (and its .json)")
     ap.add_argument("--train-dir", type=Path, help="training run folder, for its settings")
     args = ap.parse_args(argv)
@@ -255,7 +261,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"chosen: candidate bar {cand}, join {join}, keep {keep}, veto {veto}, wrap bar {wrap}: "
           f"tuning P {p:.3f} R {r:.3f} F1 {f1:.3f} ({len(items)} frames)")
     spec = replace(spec, candidate_min_score=float(cand), candidate_join_threshold=join, keep=float(keep),
-                   veto=float(veto), wrap_keep=wrap, info={**info, "size_bytes": len(data), "tuning": {
+                   veto=float(veto), wrap_keep=wrap, video_keep=args.video_keep, video_veto=args.video_veto,
+                   video_wrap_keep=args.video_wrap_keep, info={**info, "size_bytes": len(data), "tuning": {
                        "frames": len(items), "detector": _shown(detector), "precision": round(p, 4),
                        "recall": round(r, 4), "f1": round(f1, 4), "map_alone": [round(x, 4) for x in alone],
                        # The grid's best rule per candidate bar, join threshold and wrap bar: the whole
@@ -278,7 +285,8 @@ def main(argv: list[str] | None = None) -> None:
                        info={**spec.info, "tuning": {**spec.info["tuning"], "photo": chosen_photo}})
     spec.save(args.out.with_suffix(".json"))
     print(f"{args.out}: {len(data) / 1024:.0f} KB, candidate bar {cand}, join {join}, keep {keep}, veto {veto}, "
-          f"wrap bar {wrap}, photo bars {spec.photo_keep} / {spec.photo_veto}")
+          f"wrap bar {wrap}, photo bars {spec.photo_keep} / {spec.photo_veto}, "
+          f"video bars {spec.for_video().keep} / {spec.for_video().veto} / {spec.for_video().wrap_keep}")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ says no (``CheckSpec.veto``): ``kept``. The rest of a wrapped link, placed as
 one on the line below a kept line, needs less (``CheckSpec.wrap_keep``,
 ``edge_app.wraps``): ``kept_lines``. Photo mode's extra input sizes add only
 the lines the first size missed, and keep them at bars of their own
-(``CheckSpec.photo_keep``, ``photo_veto``).
+(``CheckSpec.photo_keep``, ``photo_veto``); video frames may have bars of
+their own too (``CheckSpec.video_keep``, ``video_veto``, ``video_wrap_keep``).
 
 A model is ``<stem>.tflite`` plus ``<stem>.json``, like the detector's; the
 strip rule (``cut_strip``) is the one definition training and runtime share.
@@ -82,6 +83,14 @@ class CheckSpec:
     # the same bars; sidecars tuned before them). See ``for_extra_size``.
     photo_keep: float | None = None
     photo_veto: float | None = None
+    # Video frames' bars instead of ``keep``, ``veto`` and ``wrap_keep`` (None:
+    # the same bars). The bars are chosen on still frames; video's are held
+    # apart because a moving camera's blur lowers the classifier's
+    # probabilities, and a bar chosen on sharp photos drops blurred links
+    # (the tracker shows a link only once a frame has kept it). See ``for_video``.
+    video_keep: float | None = None
+    video_veto: float | None = None
+    video_wrap_keep: float | None = None
     info: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -91,6 +100,12 @@ class CheckSpec:
         """The rule for the candidates of photo mode's extra input sizes."""
         return replace(self, keep=self.keep if self.photo_keep is None else self.photo_keep,
                        veto=self.veto if self.photo_veto is None else self.photo_veto)
+
+    def for_video(self) -> "CheckSpec":
+        """The rule for the candidates of a video's frames."""
+        return replace(self, keep=self.keep if self.video_keep is None else self.video_keep,
+                       veto=self.veto if self.video_veto is None else self.video_veto,
+                       wrap_keep=self.wrap_keep if self.video_wrap_keep is None else self.video_wrap_keep)
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "CheckSpec":
@@ -307,8 +322,10 @@ class LineChecker:
         """``dets`` decoded with the candidate bar -> the link lines among them
         (``kept``; ``sure``: the detector's own min_score; ``video``: ``frame``
         follows the one of the previous call with ``video``; ``extra_size``: the
-        detector ran at one of photo mode's extra input sizes, see ``CheckSpec.photo_keep``)."""
-        spec = self.spec.for_extra_size() if extra_size else self.spec
+        detector ran at one of photo mode's extra input sizes, see ``CheckSpec.photo_keep``;
+        ``video`` also picks the video bars, ``CheckSpec.for_video``)."""
+        spec = self.spec.for_video() if video else self.spec
+        spec = spec.for_extra_size() if extra_size else spec
         asked = [i for i, d in enumerate(dets) if needs_check(d.score, sure, spec)]
         probs_of = self.probs_in_video if video else self.probs
         probs: dict[int, float] = dict(zip(asked, probs_of(frame, [dets[i].quad for i in asked]).tolist())) \

@@ -159,6 +159,33 @@ def test_photo_modes_extra_size_keeps_its_lines_at_the_photo_bars(tiny_check):
     assert CheckSpec.from_json(json.loads(json.dumps(checker.spec.to_json()))) == checker.spec
 
 
+def test_video_frames_keep_their_lines_at_the_video_bars(tiny_check):
+    page, quad = _page_with_line("www.example.org", 0.0)
+    checker = LineChecker(tiny_check, threads=1)
+    dets = _dets(quad, [0.95, 0.8, 0.78])
+    p = checker.probs(page, [d.quad for d in dets])
+    below, above = float(p.min()) - 1e-3, 1.01
+    # Older sidecars have no video bars: video keeps as stills do.
+    checker.spec = replace(checker.spec, keep=below, veto=0.0)
+    assert checker.spec.for_video() == checker.spec
+    assert _lines(checker.keep(page, dets, sure=0.9, video=True)) == _lines(dets)
+    # Still bars over every probability, video bars under: a still keeps the sure line only, video all.
+    checker.spec = replace(checker.spec, keep=above, veto=0.0, video_keep=below, video_veto=0.0)
+    checker.forget()
+    assert _lines(checker.keep(page, dets, sure=0.9)) == _lines(dets[:1])
+    assert _lines(checker.keep(page, dets, sure=0.9, video=True)) == _lines(dets)
+    # The other way round, with a video veto: video keeps nothing, the still all.
+    checker.spec = replace(checker.spec, keep=below, video_keep=above, video_veto=above)
+    checker.forget()
+    assert checker.keep(page, dets, sure=0.9, video=True) == []
+    assert _lines(checker.keep(page, dets, sure=0.9)) == _lines(dets)
+    # Photo mode's extra size is a still: the video bars never reach it.
+    assert _lines(checker.keep(page, dets, sure=0.9, extra_size=True)) == _lines(dets)
+    spec = replace(checker.spec, wrap_keep=0.2, video_wrap_keep=0.6)
+    assert spec.for_video().wrap_keep == 0.6 and replace(spec, video_wrap_keep=None).for_video().wrap_keep == 0.2
+    assert CheckSpec.from_json(json.loads(json.dumps(checker.spec.to_json()))) == checker.spec
+
+
 @pytest.mark.skipif(not default_check_path().is_file(), reason="no shipped line check")
 def test_batched_probabilities_are_the_single_ones():
     page, quad = _page_with_line("https://www.example.org/a", 0.0)
@@ -414,10 +441,12 @@ def test_retune_chooses_an_existing_checks_bars_again_and_keeps_its_weights(tiny
     source.with_suffix(".json").write_text(json.dumps({**made, "info": {"command": "python -m convert.line_check x"}}))
     out = tmp_path / "retuned" / "line_check.tflite"
     line_check.main(["--retune", str(source), "--tune", str(split), "--candidate-min-score", "0.75,0.85",
-                     "--out", str(out)])
+                     "--video-keep", "0.6", "--video-veto", "0.3", "--out", str(out)])
     assert out.read_bytes() == source.read_bytes()
     spec = load_check_spec(out)
     assert spec.strip == SMALL and spec.candidate_min_score in (0.75, 0.85)
+    # Video's bars are written as given, not chosen on the still tuning frames.
+    assert (spec.video_keep, spec.video_veto, spec.video_wrap_keep) == (0.6, 0.3, None)
     assert spec.info["command"] == "python -m convert.line_check x" and "--retune" in spec.info["retuned"]
     assert spec.info["tuning"]["frames"] == 2 and "chosen:" in capsys.readouterr().out
     # A file that is no model: a clear error, the command's usage line, no traceback.
