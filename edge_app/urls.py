@@ -100,6 +100,9 @@ _PAGE_EXT = re.compile(r"/[^/]*\.([A-Za-z0-9]{4})$")
 # letters as Tesseract confuses them) right after a word.
 _BRACKETED_LINK = re.compile(r"[(\[{](?=(https?|ftp)[:;]|www\.|[a-z]{3,6}[:;]?//)", re.IGNORECASE)
 _GLUED_SCHEME = re.compile(r"h[tl1]{1,3}ps?[:;][/\\]", re.IGNORECASE)
+# A comma then a label and its colon after a link: a reference list's next
+# field ("….pdf,doi:10.1145/…", the space squeezed out), not the link's path.
+_NEXT_LABEL = re.compile(r",[A-Za-z]{2,12}:")
 # Two or more "=" at the very end (with "_" among them): a blurred line end,
 # an underline or the edge of the cut-out read as "=="; a query value ends in
 # at most one. So is a lone "-", "=" or "~" after a final slash or underscore
@@ -169,11 +172,13 @@ def _cut_to_link(text: str) -> str:
     in ("GNU/Hurd(https://…"), goes, as does a word glued straight onto a
     scheme ("URLhttps://…", "athttps://…"; letters only: code such as
     'src="https://…' is not a link's text, and a link can hold another in
-    its path). Text with neither comes back as it was."""
+    its path), or a label and its colon ("URI:https://…", "Web:http://…":
+    the reader squeezes out the space after the colon, and the label would
+    read as the link's scheme). Text with neither comes back as it was."""
     if m := _BRACKETED_LINK.search(text):
         if m.start() > 0 and "://" not in text[:m.start()]:
             text = text[m.start():]
-    elif (m := _GLUED_SCHEME.search(text)) and text[:m.start()].isalpha():
+    elif (m := _GLUED_SCHEME.search(text)) and text[:m.start()].removesuffix(":").isalpha():
         text = text[m.start():]
     lead = len(text) - len(_strip_leading(text))
     opened = [c for c in text[:lead] if c in _OPENERS]
@@ -190,6 +195,13 @@ def _cut_to_link(text: str) -> str:
                 return text[:i]
             depth -= 1
     return text
+
+
+def _drop_next_label(text: str) -> str:
+    """``text`` up to a reference list's next field glued on (``_NEXT_LABEL``)."""
+    start = text.find("://")
+    m = _NEXT_LABEL.search(text, start + 3 if start != -1 else 0)
+    return text[:m.start()] if m else text
 
 
 def _drop_rule(text: str) -> str:
@@ -303,7 +315,7 @@ def repair_ocr(text: str) -> str:
     """
     # Trailing punctuation goes after the scheme is read: a line may end in
     # a bare "https:".
-    prefix, rest = _repair_scheme(_strip_leading(_cut_to_link(_clean_chars(text))))
+    prefix, rest = _repair_scheme(_strip_leading(_drop_next_label(_cut_to_link(_clean_chars(text)))))
     rest = _strip_edges(rest)
     if not rest:
         return prefix

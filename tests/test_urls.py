@@ -219,6 +219,14 @@ def test_garbled_schemes_are_repaired_only_when_close_to_http(raw: str, url: str
     # ... and a word glued straight onto a scheme; not one with a slash before it.
     ("URLhttps://people.debian.org/~your-user-id/,", "https://people.debian.org/~your-user-id/"),
     ("athttps://qa.debian.org/developer.php", "https://qa.debian.org/developer.php"),
+    # ... or a label and its colon, the space after it squeezed out (a certificate's "URI: https://…").
+    ("URI:https://www.example.org", "https://www.example.org"),
+    ("Homepage:http://lmdvr.r-forge.r-project.org", "http://lmdvr.r-forge.r-project.org"),
+    ("URL:htlps://example.org/a", "https://example.org/a"),
+    ("x=:https://example.org/a", None),
+    # A reference list's next field, glued on after a comma, is not the link's path.
+    ("URL:http://www.lri.fr/~conchon/publis/conchon-smt08.pdf,doi:10.1145/1512464", "http://www.lri.fr/~conchon/publis/conchon-smt08.pdf"),
+    ("https://example.org/a,b", "https://example.org/a,b"),
     ("https://web.archive.org/web/2020/http://example.org/", "https://web.archive.org/web/2020/http://example.org/"),
     # The link's own pair of brackets stays; no bracket before it, no cut.
     ("(https://en.wikipedia.org/wiki/Foo_(bar))", "https://en.wikipedia.org/wiki/Foo_(bar)"),
