@@ -138,12 +138,18 @@ def test_keep_rule_sure_lines_always_doubtful_ones_by_the_bar(tiny_check, tmp_pa
     assert [d.check for d in checker.keep(page, dets, sure=0.9)] == pytest.approx(p.tolist())
 
 
-def test_photo_modes_extra_size_keeps_its_lines_at_the_photo_bars(tiny_check):
+def _one_sure_two_doubtful(check: Path) -> tuple[np.ndarray, LineChecker, list[Detection], float, float]:
+    """A page with one printed line, a checker, three candidates on it (one the
+    map is sure of), and bars just under and over every probability they get."""
     page, quad = _page_with_line("www.example.org", 0.0)
-    checker = LineChecker(tiny_check, threads=1)
+    checker = LineChecker(check, threads=1)
     dets = _dets(quad, [0.95, 0.8, 0.78])
     p = checker.probs(page, [d.quad for d in dets])
-    below, above = float(p.min()) - 1e-3, 1.01
+    return page, checker, dets, float(p.min()) - 1e-3, 1.01
+
+
+def test_photo_modes_extra_size_keeps_its_lines_at_the_photo_bars(tiny_check):
+    page, checker, dets, below, above = _one_sure_two_doubtful(tiny_check)
     # Older sidecars have no photo bars: the extra size keeps as the first does.
     checker.spec = replace(checker.spec, keep=below, veto=0.0)
     assert checker.spec.for_extra_size() == checker.spec
@@ -160,11 +166,7 @@ def test_photo_modes_extra_size_keeps_its_lines_at_the_photo_bars(tiny_check):
 
 
 def test_video_frames_keep_their_lines_at_the_video_bars(tiny_check):
-    page, quad = _page_with_line("www.example.org", 0.0)
-    checker = LineChecker(tiny_check, threads=1)
-    dets = _dets(quad, [0.95, 0.8, 0.78])
-    p = checker.probs(page, [d.quad for d in dets])
-    below, above = float(p.min()) - 1e-3, 1.01
+    page, checker, dets, below, above = _one_sure_two_doubtful(tiny_check)
     # Older sidecars have no video bars: video keeps as stills do.
     checker.spec = replace(checker.spec, keep=below, veto=0.0)
     assert checker.spec.for_video() == checker.spec
