@@ -284,9 +284,10 @@ def main(argv: list[str] | None = None) -> None:
         spec = replace(spec, photo_keep=float(pk), photo_veto=float(pv),
                        info={**spec.info, "tuning": {**spec.info["tuning"], "photo": chosen_photo}})
     spec.save(args.out.with_suffix(".json"))
+    video = spec.for_video()
     print(f"{args.out}: {len(data) / 1024:.0f} KB, candidate bar {cand}, join {join}, keep {keep}, veto {veto}, "
           f"wrap bar {wrap}, photo bars {spec.photo_keep} / {spec.photo_veto}, "
-          f"video bars {spec.for_video().keep} / {spec.for_video().veto} / {spec.for_video().wrap_keep}")
+          f"video bars {video.keep} / {video.veto} / {video.wrap_keep}")
 
 
 if __name__ == "__main__":

@@ -56,6 +56,11 @@ class StripSpec:
     margin_x: float = 0.75
 
 
+def _unless_none(override: float | None, bar: float | None) -> float | None:
+    """A mode's own bar where its sidecar sets one, else the stills' ``bar``."""
+    return bar if override is None else override
+
+
 @dataclass(frozen=True)
 class CheckSpec:
     strip: StripSpec = field(default_factory=StripSpec)
@@ -98,14 +103,14 @@ class CheckSpec:
 
     def for_extra_size(self) -> "CheckSpec":
         """The rule for the candidates of photo mode's extra input sizes."""
-        return replace(self, keep=self.keep if self.photo_keep is None else self.photo_keep,
-                       veto=self.veto if self.photo_veto is None else self.photo_veto)
+        return replace(self, keep=_unless_none(self.photo_keep, self.keep),
+                       veto=_unless_none(self.photo_veto, self.veto))
 
     def for_video(self) -> "CheckSpec":
         """The rule for the candidates of a video's frames."""
-        return replace(self, keep=self.keep if self.video_keep is None else self.video_keep,
-                       veto=self.veto if self.video_veto is None else self.video_veto,
-                       wrap_keep=self.wrap_keep if self.video_wrap_keep is None else self.video_wrap_keep)
+        return replace(self, keep=_unless_none(self.video_keep, self.keep),
+                       veto=_unless_none(self.video_veto, self.veto),
+                       wrap_keep=_unless_none(self.video_wrap_keep, self.wrap_keep))
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "CheckSpec":
