@@ -9,7 +9,7 @@ import pytest
 
 pymupdf = pytest.importorskip("pymupdf")
 
-from training.pdfpages import TRAIN_PACKAGES, TUNE_PACKAGES, PdfPagesConfig, PdfPageSynthesizer, build_index  # noqa: E402
+from training.pdfpages import TRAIN2_PACKAGES, TRAIN_PACKAGES, TUNE_PACKAGES, PdfPagesConfig, PdfPageSynthesizer, build_index  # noqa: E402
 from training.synth import IGNORE, targets  # noqa: E402
 from training.realdocs import DOC_PACKAGES, TUNE_DOC_PACKAGES, DocSource  # noqa: E402
 from training.shards import build, digest, read_dataset  # noqa: E402
@@ -48,7 +48,8 @@ def pages(pdfs):
 
 
 def test_training_tuning_and_validation_packages_are_disjoint() -> None:
-    sets = [{n for n, _ in pkgs} for pkgs in (TRAIN_PACKAGES, TUNE_PACKAGES, DOC_PACKAGES, TUNE_DOC_PACKAGES)]
+    sets = [{n for n, _ in pkgs} for pkgs in (TRAIN_PACKAGES, TRAIN2_PACKAGES, TUNE_PACKAGES, DOC_PACKAGES,
+                                                  TUNE_DOC_PACKAGES)]
     assert all(sets)
     assert sum(map(len, sets)) == len(set().union(*sets))
 
@@ -179,3 +180,32 @@ def test_an_index_of_the_other_split_is_refused_before_any_download(tmp_path, ca
     assert main(["--split", "tune", "--out", str(tmp_path), "--src", str(tmp_path / "src"), "--count", "0"]) == 2
     assert "not in the tune packages" in capsys.readouterr().err
     assert not (tmp_path / "src").exists()
+
+
+def test_pooled_splits_refuse_another_lists_index_and_unknown_names(tmp_path, capsys) -> None:
+    from training.pdfpages import main
+
+    (tmp_path / "pages.json").write_text('[{"package": "%s", "page": 0, "links": []}]' % TUNE_PACKAGES[0][0])
+    args = ["--out", str(tmp_path), "--src", str(tmp_path / "src"), "--count", "0"]
+    assert main(["--split", "train,train2", *args]) == 2
+    assert "not in the train,train2 packages" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--split", "train,nonsense", *args])
+    assert "unknown --split nonsense" in capsys.readouterr().err
+    assert not (tmp_path / "src").exists()
+
+
+def test_a_page_whose_text_cannot_be_read_is_skipped_not_fatal(pdfs, monkeypatch, caplog) -> None:
+    import training.pdfpages as pdfpages
+
+    read = pdfpages.page_links
+
+    def fails_on_the_first_page(page):
+        if page.number == 0:  # stands in for MuPDF's SystemError on one of context's manuals
+            raise SystemError("returned a result with an exception set")
+        return read(page)
+
+    monkeypatch.setattr(pdfpages, "page_links", fails_on_the_first_page)
+    pages = build_index([DocSource(pdfs[0], "local", "-")], PdfPagesConfig(), progress=False)
+    assert [p["page"] for p in pages] == [1]
+    assert "cannot read the text of" in caplog.text and "page 1" in caplog.text
