@@ -292,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", default="train",
                     help="which package list: train, train2 (more typography), or tune (threshold choice; packages "
                          "in no other set); several joined by commas (train,train2) pool their packages")
-    ap.add_argument("--out", type=Path, help="default data/pdftrain or data/pdftune, by --split")
+    ap.add_argument("--out", type=Path, help="default data/pdf<split> (data/pdftrain, data/pdftune)")
     ap.add_argument("--src", type=Path, help="download cache (default: --out with _src)")
     ap.add_argument("--count", type=int, default=4000, help="frames to write (0: only the index and --preview)")
     ap.add_argument("--seed", type=int, default=3)
