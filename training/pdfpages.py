@@ -50,7 +50,7 @@ from tqdm import tqdm
 
 from training.camera import CameraConfig, photograph, random_geometry, warp_image, warp_points
 from training.evaluate import link_kind
-from training.realdocs import DOC_PACKAGES, TUNE_DOC_PACKAGES, DocSource, RealDocsError, fetch_packages, page_links
+from training.realdocs import PACKAGE_SETS, DocSource, RealDocsError, fetch_packages, page_links
 from training.synth import LinkLabel, Sample, inside_frame, visible_in_frame
 
 log = logging.getLogger(__name__)
@@ -121,10 +121,11 @@ TRAIN2_PACKAGES: tuple[tuple[str, str], ...] = (
 )
 SPLITS: dict[str, tuple[tuple[str, str], ...]] = {
     "train": TRAIN_PACKAGES, "train2": TRAIN2_PACKAGES, "tune": TUNE_PACKAGES}
-_ALL_LISTS = (TRAIN_PACKAGES, TRAIN2_PACKAGES, TUNE_PACKAGES, DOC_PACKAGES, TUNE_DOC_PACKAGES)
-if len({n for pkgs in _ALL_LISTS for n, _ in pkgs}) != sum(map(len, _ALL_LISTS)):
-    raise RuntimeError("a package is in two of: training, training 2, tuning, real-documents (validation), "
-                       "real-documents tuning")
+# Every package list the project photographs, by its use: none may share a package.
+_ALL_LISTS = {**{f"PDF frames {k}": v for k, v in SPLITS.items()},
+              **{f"real documents {k}": v for k, v in PACKAGE_SETS.items()}}
+if len({n for pkgs in _ALL_LISTS.values() for n, _ in pkgs}) != sum(map(len, _ALL_LISTS.values())):
+    raise RuntimeError(f"a package is in two of: {', '.join(_ALL_LISTS)}")
 
 
 @dataclass(frozen=True)
