@@ -46,7 +46,8 @@ class FitSettings:
     px: int = 24
     # A line's quad is this many times its band of ink: the synthetic tuning
     # split's true quads (1275 lines) have bands of 0.84 of their height
-    # (median; a line without descenders has a shorter band).
+    # (median; a line without descenders has a shorter band). Photo mode
+    # cuts its lines out tighter (PipelineSettings.photo_fit).
     band_scale: float = 1.19
 
 

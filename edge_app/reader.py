@@ -46,7 +46,7 @@ import numpy as np
 from edge_app.binarize import Binarize
 from edge_app.binarize import binarize as binarize_line
 from edge_app.errors import OcrError
-from edge_app.line_fit import fit_line
+from edge_app.line_fit import FitSettings, fit_line
 from edge_app.preprocess import to_gray
 from edge_app.results import quad_axes, quad_height, quad_size
 from edge_app.urls import normalize_url
@@ -495,24 +495,27 @@ class LineReader:
             self.images_read += len(images)
             return self._engine.read(images)
 
-    def read_lines(self, frame: np.ndarray, quads: list[np.ndarray], retry: bool = True) -> list[LineReading]:
+    def read_lines(self, frame: np.ndarray, quads: list[np.ndarray], retry: bool = True,
+                   fit: FitSettings | None = None) -> list[LineReading]:
         """Read each quad of ``frame`` as one line of text, in the given order.
 
         With ``retry``, lines whose text is not a URL on its own get a second
         look (``retry_lines``). A piece of a wrapped link is never a URL on
         its own: callers that can join pieces first (the pipeline's photo
         mode) pass ``retry=False`` and retry only the lines left alone.
+        ``fit``: how each quad is fitted to its printed line (None: the
+        defaults; unused when ``settings.fit_lines`` is off).
         """
         if not quads:
             return []
-        [got] = self._read_cutouts(frame, quads, range(len(quads)), [(None, None)])
+        [got] = self._read_cutouts(frame, quads, range(len(quads)), [(None, None)], fit)
         readings = [got.get(i, LineReading("", 0.0)) for i in range(len(quads))]
         if not retry:
             return readings
-        return self.retry_lines(frame, quads, readings, [i for i in got if normalize_url(got[i].text) is None])
+        return self.retry_lines(frame, quads, readings, [i for i in got if normalize_url(got[i].text) is None], fit)
 
     def retry_lines(self, frame: np.ndarray, quads: list[np.ndarray], readings: list[LineReading],
-                    which: list[int]) -> list[LineReading]:
+                    which: list[int], fit: FitSettings | None = None) -> list[LineReading]:
         """Read the lines ``which`` again, cut out with ``settings.fallback``;
         a new reading replaces the old one only when it is a URL. Returns a
         new list (the same readings when there is no fallback)."""
@@ -520,29 +523,29 @@ class LineReader:
         out = list(readings)
         if fb is None or fb == self.settings.binarize or not which:
             return out
-        for i, r in self._read_cutouts(frame, quads, which, [(None, fb)])[0].items():
+        for i, r in self._read_cutouts(frame, quads, which, [(None, fb)], fit)[0].items():
             if normalize_url(r.text) is not None:
                 out[i] = r
         return out
 
-    def read_lines_at(self, frame: np.ndarray, quads: list[np.ndarray],
-                      looks: Sequence[Look]) -> list[list[LineReading]]:
+    def read_lines_at(self, frame: np.ndarray, quads: list[np.ndarray], looks: Sequence[Look],
+                      fit: FitSettings | None = None) -> list[list[LineReading]]:
         """Each quad read once per look (the photo mode's extra looks: a line
         height, None for the settings', and a binarisation, None for the
         settings'), all in one read so that parallel instances share the
         work: ``result[k][i]`` is quad i cut out as ``looks[k]`` says."""
         if not quads or not looks:
             return [[] for _ in looks]
-        got = self._read_cutouts(frame, quads, range(len(quads)), looks)
+        got = self._read_cutouts(frame, quads, range(len(quads)), looks, fit)
         return [[g.get(i, LineReading("", 0.0)) for i in range(len(quads))] for g in got]
 
     def _read_cutouts(self, frame: np.ndarray, quads: list[np.ndarray], which: Iterable[int],
-                      looks: Sequence[Look]) -> list[dict[int, LineReading]]:
+                      looks: Sequence[Look], fit: FitSettings | None = None) -> list[dict[int, LineReading]]:
         """Readings of the lines ``which``, one dict per look, all in one
         read; a degenerate quad (zero width or height: a detector speck) is
         left out instead of failing the whole frame's read."""
         gray = to_gray(frame)  # once per frame, not once per line
-        fitted = {i: fit_line(gray, quads[i]) if self.settings.fit_lines else quads[i] for i in which}
+        fitted = {i: fit_line(gray, quads[i], fit) if self.settings.fit_lines else quads[i] for i in which}
         images: list[np.ndarray] = []
         keys: list[tuple[int, int]] = []
         for k, (height, binarize) in enumerate(looks):

@@ -614,6 +614,9 @@ _WORD_COLON = re.compile(r"^([a-z]{3,6}):")
 # dots or its path's slashes first (a doubled slash after a host's last
 # label, "org//x", is the link's own).
 _SLASHES_OPEN = re.compile(r"^(?=[^./\s]*[^A-Za-z0-9_./\s-])[^./\s]{2,8}//")
+# A reference list's next field opening the line below a link that ended
+# ("…package=blme" then "doi:10.1038/…"); no link's rest starts this way.
+_NEXT_FIELD = re.compile(r"^(doi|arxiv|isbn|issn|pmid)[:;]", re.IGNORECASE)
 
 
 def starts_new_link(text: str) -> bool:
@@ -633,20 +636,28 @@ def continues_link(prev_text: str, next_text: str) -> bool:
 
     No, when the next line starts a link of its own (a scheme or www.).
     Yes, when it starts with a character no link starts with (``/ ? # & = .``).
-    No, when the previous line is a link followed by a comma or semicolon.
+    No, when the previous line is a link followed by a comma or semicolon,
+    or by a full stop with a capitalised word next, or when the next line
+    opens a reference's next field (``doi:``, ``arXiv:``).
     Yes, when the next line is not a link by itself (``tation/index.html``).
     When it is a link by itself (``keras.io``), only when the previous line
     cannot end a link: it ends in a delimiter other than ``/`` or is not a
     link on its own.
     """
     n = _clean_chars(next_text)
-    if not n or starts_new_link(n):
+    if not n or starts_new_link(n) or _NEXT_FIELD.match(n):
         return False
     if n[0] in "/?#&=.":
         return True
     p = _clean_chars(prev_text)
     if p[-1:] in (",", ";") and normalize_url(p) is not None:
         # A link then the sentence's comma: the link ended on this line.
+        return False
+    if p[-1:] == "." and p[-2:-1].isalnum() and n[:1].isupper() and n[1:2].islower() \
+            and normalize_url(p[:-1]) is not None:
+        # "…/package=Rcpp." then "Laurus-Stone": the sentence ended with the
+        # link, and a capitalised word opens the next one ("…microsoft." then
+        # "com/…" is a break at the host's dot).
         return False
     if normalize_url(n) is None:
         return True

@@ -156,3 +156,29 @@ def test_the_map_alone_ignores_a_line_check_beside_the_model(tmp_path) -> None:
     link, mi = fn(np.full((480, 640, 3), 255, np.uint8))
     assert link.ndim == 2 and link.max() < 0.5
     assert spec.output.stride == 2
+
+
+def test_a_link_read_right_from_its_own_quads_is_legible_and_one_over_blank_paper_is_not() -> None:
+    import cv2
+    from printed_lines import LEADING, printed_lines
+
+    from edge_app.pipeline import Pipeline, PipelineSettings
+    from training.evaluate import tag_legible
+    from training.legibility import true_quads_settings
+
+    text = "see https://example.org/docs today"
+    page, quad = printed_lines([text])
+    start = text.index("https")
+    q = quad(0, start, start + len("https://example.org/docs"))
+    printed = GtLink("https://example.org/docs", [q], False)
+    blank = GtLink("https://example.org/docs", [q + np.float32([0, 3 * LEADING])], False)
+    cut = GtLink("https://see.org", [quad(0, 0, 3)], True)  # cut by the frame edge: not scored, not read
+    with Pipeline(true_quads_settings(PipelineSettings(track=False))) as pipeline:
+        [item] = tag_legible(iter([EvalItem("page", cv2.cvtColor(page, cv2.COLOR_GRAY2BGR), [printed, blank, cut])]),
+                             pipeline)
+    assert [(g.tags.get("legible"), g.tags.get("not legible")) for g in item.links] == \
+        [(True, False), (False, True), (None, None)]
+    # The tags are slices of the recall like any other.
+    fn, remember = ceiling_prob_fn(SPEC)
+    res = evaluate(map(remember, [item]), fn, SPEC, progress=False)
+    assert (res.by_tag["legible"].tp, res.by_tag["not legible"].tp) == (1, 1)

@@ -25,6 +25,7 @@ from sample_truth import (
 )
 
 from edge_app.detector import DetectorSettings
+from edge_app.line_fit import FitSettings
 from edge_app.model_spec import default_model_path
 from edge_app.pipeline import Pipeline, PipelineSettings, dedupe
 from edge_app.reader import ReaderSettings
@@ -162,6 +163,19 @@ def test_photo_mode_extra_looks_do_not_lose_links() -> None:
                        for name in PHOTO_URLS)
 
     assert exact((48, 80)) >= exact((48, 80), gray=False) >= exact((), gray=False)
+
+
+def test_photo_mode_cuts_its_lines_out_as_photo_fit_says() -> None:
+    # A band squeezed to 0.4 of the ink's height cuts every glyph's top and
+    # bottom off: if photo mode's reads used it, page1's links read no more.
+    def exact(fit: FitSettings) -> int:
+        settings = PipelineSettings(reader=ReaderSettings(engine="tesserocr"), track=False, photo_fit=fit)
+        with Pipeline(settings) as pipe:
+            got = {k.url for k in pipe.process_photo(read_image(SAMPLES_DIR / "page1.jpg")).links}
+        return len(got & set(PHOTO_URLS["page1.jpg"]))
+
+    assert PipelineSettings().photo_fit.band_scale < FitSettings().band_scale  # tighter than video's
+    assert exact(PipelineSettings().photo_fit) >= 2 > exact(FitSettings(band_scale=0.4))
 
 
 def test_photo_mode_keeps_no_state(photo_pipeline: Pipeline) -> None:

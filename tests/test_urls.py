@@ -416,6 +416,14 @@ def test_looks_incomplete(text: str, incomplete: bool) -> None:
     ("www.updating.pl/floss_pests/;", "ted.it/replicated/write/these/PlayFunction.jpg,", False),
     # A comma that leaves no link behind it is not the sentence's.
     ("https://,", "example.com/a", True),
+    # A reference list: the link, then the next reference's fields.
+    ("http://CRAN.R-project.org/package=blme", "doi:10.1038/scientificamerican0577-119", False),
+    ("http://arxiv.org/abs/1209.5145", "arXiv:1209.5145", False),
+    ("https://cran.r-project.org/package=Rcpp.", "Laurus-Stone", False),
+    # A full stop that leaves no link behind it, or a lower-case rest, is a break at a dot.
+    ("https://www.", "Example.com/a", True),
+    ("https://cran.r-project.org/package=Rcpp.", "tar.gz", True),
+    ("https://www.microsoft.", "com/downloads", True),
 ])
 def test_continues_link(prev: str, nxt: str, cont: bool) -> None:
     assert continues_link(prev, nxt) is cont

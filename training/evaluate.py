@@ -11,6 +11,7 @@ and decoding; per link kind and per text size; and draws the worst cases.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 from collections import defaultdict
@@ -30,7 +31,7 @@ from training.shards import folders as split_folders
 
 if TYPE_CHECKING:
     from edge_app.detector import Detector
-    from edge_app.pipeline import PipelineSettings
+    from edge_app.pipeline import Pipeline, PipelineSettings
 
 log = logging.getLogger(__name__)
 
@@ -476,6 +477,24 @@ def keras_prob_fn(model, spec: ModelSpec, long_side: int | None = None) -> ProbF
     return fn
 
 
+def tag_legible(items: Iterator[EvalItem], pipeline: Pipeline) -> Iterator[EvalItem]:
+    """Each whole link tagged "legible" when the reader gets its URL exactly
+    from its true quads, "not legible" otherwise (``training.legibility``):
+    recall then splits into the links a user could get at all and the rest."""
+    from edge_app.urls import normalize_url
+    from training.legibility import read_true_link
+
+    for item in items:
+        links = []
+        for g in item.links:
+            want = None if g.partial else normalize_url(g.url)
+            if want is not None:
+                ok = read_true_link(pipeline, item.image, g.quads) == want
+                g = replace(g, tags={**g.tags, "legible": ok, "not legible": not ok})
+            links.append(g)
+        yield replace(item, links=links)
+
+
 def _report(name: str, res: EvalResult, results: dict) -> None:
     results[name] = res.summary()
     print(f"{name}: P={res.precision:.3f} R={res.recall:.3f} F1={res.f1:.3f} "
@@ -505,6 +524,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--check", type=Path, help="a line-check .tflite to choose among lower-bar candidates "
                     "(edge_app.line_check)")
+    ap.add_argument("--legible", action="store_true",
+                    help="also split recall by whether Tesseract reads each link exactly from its true quads "
+                         "(training.legibility; adds about a second an image)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     hook: Callable[[EvalItem], EvalItem] = lambda item: item  # noqa: E731
@@ -547,13 +569,22 @@ def main(argv: list[str] | None = None) -> None:
     sets += [("realdocs" if len(real) == 1 else f"realdocs {folder}", realdocs_items(folder, args.limit)) for folder in real]
     results = {}
     real_results: list[EvalResult] = []
-    for name, items in sets:
-        res = evaluate(map(hook, items), fn, spec, more=more, check=check, sizes=sizes)
-        _report(name, res, results)
-        if name != "synthetic":
-            real_results.append(res)
-        if args.out:
-            draw_worst(res, args.out / f"worst_{name.replace(' ', '_').replace('/', '_')}_{tag}.png")
+    with contextlib.ExitStack() as stack:
+        pipeline = None
+        if args.legible:
+            from edge_app.pipeline import Pipeline, PipelineSettings
+            from training.legibility import true_quads_settings
+
+            pipeline = stack.enter_context(Pipeline(true_quads_settings(PipelineSettings(track=False))))
+        for name, items in sets:
+            if pipeline is not None:
+                items = tag_legible(items, pipeline)
+            res = evaluate(map(hook, items), fn, spec, more=more, check=check, sizes=sizes)
+            _report(name, res, results)
+            if name != "synthetic":
+                real_results.append(res)
+            if args.out:
+                draw_worst(res, args.out / f"worst_{name.replace(' ', '_').replace('/', '_')}_{tag}.png")
     if len(real_results) > 1:
         _report("realdocs pooled", EvalResult.pooled(real_results), results)
     if args.out:
