@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -30,7 +30,8 @@ from edge_app.print_size import PrintSizing, photo_sizes, video_size
 from edge_app.reader import LineReader, LineReading, Look, ReaderSettings
 from edge_app.results import FrameResult, Link, quad_overlap
 from edge_app.tracking import Tracker, TrackerSettings, group_lines
-from edge_app.urls import join_wrapped, normalize_url, squeeze_line, starts_new_link, vote, warm_up
+from edge_app.urls import (join_wrapped, lost_scheme, normalize_url, page_scheme, squeeze_line, starts_new_link, vote,
+                           warm_up, with_scheme)
 
 log = logging.getLogger(__name__)
 
@@ -308,6 +309,12 @@ class Pipeline:
             raw = max(((c, t) for t, c in seen if normalize_url(t) == url), default=(0.0, url))[1] if url \
                 else seen[0][0]
             out.append(LinkReading(g, raw, url, [quads[i] for i in g]))
+        # A link that lost its scheme to the line above ("//www.x.org/…")
+        # takes the one the photo's other links print: a document keeps to
+        # one (older ones print http, which the URL rules' https guess misses).
+        scheme = page_scheme(r.raw for r in out if r.url)
+        if scheme is not None:
+            out = [replace(r, url=with_scheme(r.url, scheme)) if r.url and lost_scheme(r.raw) else r for r in out]
         return out
 
     def _past_the_dot(self, frame: np.ndarray, quads: list[np.ndarray], readings: list[LineReading], texts: list[str],

@@ -24,6 +24,7 @@ import logging
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
@@ -684,6 +685,27 @@ def continues_on_line(left_text: str, right_text: str) -> bool:
     if not left or not right or starts_new_link(right):
         return False
     return right[0] in "/?#&=." or (looks_incomplete(left) and normalize_url(left) is None)
+
+
+def lost_scheme(text: str) -> bool:
+    """Does this reading of a link open with a scheme's two slashes and no
+    scheme ("//www.jstor.org/…": the link was broken after "http:", which
+    ended the line above and was not read with it)? ``normalize_url`` gives
+    such a link https, a guess."""
+    return _strip_leading(_clean_chars(text)).startswith("//")
+
+
+def page_scheme(readings: Iterable[str]) -> str | None:
+    """The scheme ("http" or "https") most of a page's links print, from
+    their readings; None when none prints one, or as many print each."""
+    counts = Counter(m.group(1).lower() for t in readings if (m := _KNOWN_SCHEME.match(repair_ocr(t))))
+    http, https = counts["http"], counts["https"]
+    return None if http == https else ("http" if http > https else "https")
+
+
+def with_scheme(url: str, scheme: str) -> str:
+    """``url`` (a normalized URL) with another scheme."""
+    return scheme + url[url.index("://"):]
 
 
 # --------------------------------------------------------------- free text

@@ -178,6 +178,22 @@ def test_photo_mode_cuts_its_lines_out_as_photo_fit_says() -> None:
     assert exact(PipelineSettings().photo_fit) >= 2 > exact(FitSettings(band_scale=0.4))
 
 
+@pytest.mark.parametrize("first, rest", [("http://example.org/a", "http"), ("https://example.org/a", "https"),
+                                         ("", "https")])
+def test_a_link_that_lost_its_scheme_takes_the_one_the_pages_links_print(first: str, rest: str) -> None:
+    # "//www.example.com/docs" opens a line: the scheme ended the line above
+    # and was not read. The page's other link says which one it was; with
+    # none, the URL rules' guess (https) stands.
+    from printed_lines import printed_lines
+
+    lines = [first or "nothing here", "//www.example.com/docs"]
+    page, quad = printed_lines(lines)
+    quads = [quad(0, 0, len(lines[0])), quad(1, 0, len(lines[1]))]
+    with Pipeline(PipelineSettings(reader=ReaderSettings(engine="tesserocr"), track=False)) as pipe:
+        read = pipe.read_links(cv2.cvtColor(page, cv2.COLOR_GRAY2BGR), quads, groups=[[0], [1]])
+    assert [r.url for r in read] == [first or None, f"{rest}://www.example.com/docs"]
+
+
 def test_photo_mode_keeps_no_state(photo_pipeline: Pipeline) -> None:
     img = read_image(SAMPLES_DIR / "page1.jpg")
     a = photo_pipeline.process_photo(img)

@@ -13,10 +13,13 @@ from edge_app.urls import (
     is_safe_to_open,
     join_wrapped,
     looks_incomplete,
+    lost_scheme,
     normalize_url,
+    page_scheme,
     repair_ocr,
     squeeze_line,
     vote,
+    with_scheme,
 )
 
 # (what Tesseract read, the URL it should become)
@@ -496,3 +499,19 @@ def test_vote_tie_goes_to_the_reading_closest_to_the_others() -> None:
     # Equally central: the latest reading wins.
     assert vote(["https://a.org/x", "https://b.org/x"]) == "https://b.org/x"
     assert vote(["https://b.org/x", "https://a.org/x"]) == "https://a.org/x"
+
+
+@pytest.mark.parametrize(("text", "lost"), [
+    ("//www.jstor.org/stable/2530044.", True), ("(//www.r-project.org/).", True),
+    ("http://www.r-project.org/", False), ("www.r-project.org", False), ("/doc/index.html", False),
+])
+def test_lost_scheme(text: str, lost: bool) -> None:
+    assert lost_scheme(text) is lost
+
+
+def test_page_scheme_is_what_most_links_print_and_none_without_a_majority() -> None:
+    assert page_scheme(["http://a.org/x", "hitp:/Awww.b.org/y", "https://c.org/z", "//d.org/w"]) == "http"
+    assert page_scheme(["https://a.org/x", "//b.org/y"]) == "https"
+    assert page_scheme(["http://a.org/x", "https://c.org/z"]) is None
+    assert page_scheme(["www.a.org", "//b.org/y", "ftp://ftp.gnu.org/gnu"]) is None
+    assert with_scheme("https://www.jstor.org/stable/1", "http") == "http://www.jstor.org/stable/1"
