@@ -128,6 +128,17 @@ class LinkReading:
     quads: list[np.ndarray]
 
 
+def take_page_scheme(raws: list[str], urls: list[str | None]) -> list[str | None]:
+    """The URLs of links read as ``raws``, those that lost their scheme to
+    the line above ("//www.x.org/…", ``urls.lost_scheme``) given the scheme
+    most of the other links print (``urls.page_scheme``): a document keeps to
+    one, and older ones print http, which the URL rules' https guess misses."""
+    scheme = page_scheme(r for r, u in zip(raws, urls) if u)
+    if scheme is None:
+        return urls
+    return [with_scheme(u, scheme) if u and lost_scheme(r) else u for r, u in zip(raws, urls)]
+
+
 def photo_input_sizes(detector: Detector, frame_shape: tuple[int, ...], text_px: float | None,
                       settings: PipelineSettings) -> tuple[int, tuple[int, ...]]:
     """Photo mode's input long sides for a frame (first, extras), given the
@@ -225,7 +236,8 @@ class Pipeline:
         for tl in self.tracker.links():
             links.append(Link(url=tl.url, raw=tl.raw, quads=[t.quad.copy() for t in tl.shown],
                               score=float(np.mean([t.score for t in tl.shown])), track_id=tl.id))
-        links = dedupe(links)
+        urls = take_page_scheme([k.raw for k in links], [k.url for k in links])
+        links = dedupe([replace(k, url=u) for k, u in zip(links, urls)])
         t4 = time.perf_counter()
         h, w = frame.shape[:2]
         timings = dict(out.timings_ms)
@@ -309,13 +321,8 @@ class Pipeline:
             raw = max(((c, t) for t, c in seen if normalize_url(t) == url), default=(0.0, url))[1] if url \
                 else seen[0][0]
             out.append(LinkReading(g, raw, url, [quads[i] for i in g]))
-        # A link that lost its scheme to the line above ("//www.x.org/…")
-        # takes the one the photo's other links print: a document keeps to
-        # one (older ones print http, which the URL rules' https guess misses).
-        scheme = page_scheme(r.raw for r in out if r.url)
-        if scheme is not None:
-            out = [replace(r, url=with_scheme(r.url, scheme)) if r.url and lost_scheme(r.raw) else r for r in out]
-        return out
+        urls = take_page_scheme([r.raw for r in out], [r.url for r in out])
+        return [replace(r, url=u) for r, u in zip(out, urls)]
 
     def _past_the_dot(self, frame: np.ndarray, quads: list[np.ndarray], readings: list[LineReading], texts: list[str],
                       groups: list[list[int]], reach: float) -> tuple[list[np.ndarray], list[LineReading], list[str]]:

@@ -27,7 +27,7 @@ from sample_truth import (
 from edge_app.detector import DetectorSettings
 from edge_app.line_fit import FitSettings
 from edge_app.model_spec import default_model_path
-from edge_app.pipeline import Pipeline, PipelineSettings, dedupe
+from edge_app.pipeline import Pipeline, PipelineSettings, dedupe, take_page_scheme
 from edge_app.reader import ReaderSettings
 from edge_app.results import Link
 from edge_app.sources import SAMPLES_DIR, open_source, read_image
@@ -192,6 +192,13 @@ def test_a_link_that_lost_its_scheme_takes_the_one_the_pages_links_print(first: 
     with Pipeline(PipelineSettings(reader=ReaderSettings(engine="tesserocr"), track=False)) as pipe:
         read = pipe.read_links(cv2.cvtColor(page, cv2.COLOR_GRAY2BGR), quads, groups=[[0], [1]])
     assert [r.url for r in read] == [first or None, f"{rest}://www.example.com/docs"]
+
+
+def test_take_page_scheme_changes_only_the_links_that_lost_theirs() -> None:
+    raws = ["http://a.org/x", "//www.b.org/y", "www.c.org", "//d", "junk"]
+    urls = ["http://a.org/x", "https://www.b.org/y", "https://www.c.org", None, None]
+    assert take_page_scheme(raws, urls) == ["http://a.org/x", "http://www.b.org/y", "https://www.c.org", None, None]
+    assert take_page_scheme(raws[1:], urls[1:]) == urls[1:]  # no link prints a scheme: the guess stands
 
 
 def test_photo_mode_keeps_no_state(photo_pipeline: Pipeline) -> None:
