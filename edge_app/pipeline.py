@@ -133,10 +133,13 @@ def take_page_scheme(raws: list[str], urls: list[str | None]) -> list[str | None
     the line above ("//www.x.org/…", ``urls.lost_scheme``) given the scheme
     most of the other links print (``urls.page_scheme``): a document keeps to
     one, and older ones print http, which the URL rules' https guess misses."""
-    scheme = page_scheme(r for r, u in zip(raws, urls) if u)
+    lost = [bool(u) and lost_scheme(r) for r, u in zip(raws, urls)]
+    if not any(lost):  # the usual frame: no page scheme to work out
+        return urls
+    scheme = page_scheme(r for r, u, gone in zip(raws, urls, lost) if u and not gone)
     if scheme is None:
         return urls
-    return [with_scheme(u, scheme) if u and lost_scheme(r) else u for r, u in zip(raws, urls)]
+    return [with_scheme(u, scheme) if gone else u for u, gone in zip(urls, lost)]
 
 
 def photo_input_sizes(detector: Detector, frame_shape: tuple[int, ...], text_px: float | None,
@@ -237,7 +240,7 @@ class Pipeline:
             links.append(Link(url=tl.url, raw=tl.raw, quads=[t.quad.copy() for t in tl.shown],
                               score=float(np.mean([t.score for t in tl.shown])), track_id=tl.id))
         urls = take_page_scheme([k.raw for k in links], [k.url for k in links])
-        links = dedupe([replace(k, url=u) for k, u in zip(links, urls)])
+        links = dedupe([k if u == k.url else replace(k, url=u) for k, u in zip(links, urls)])
         t4 = time.perf_counter()
         h, w = frame.shape[:2]
         timings = dict(out.timings_ms)
@@ -322,7 +325,7 @@ class Pipeline:
                 else seen[0][0]
             out.append(LinkReading(g, raw, url, [quads[i] for i in g]))
         urls = take_page_scheme([r.raw for r in out], [r.url for r in out])
-        return [replace(r, url=u) for r, u in zip(out, urls)]
+        return [r if u == r.url else replace(r, url=u) for r, u in zip(out, urls)]
 
     def _past_the_dot(self, frame: np.ndarray, quads: list[np.ndarray], readings: list[LineReading], texts: list[str],
                       groups: list[list[int]], reach: float) -> tuple[list[np.ndarray], list[LineReading], list[str]]:

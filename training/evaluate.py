@@ -27,6 +27,8 @@ from edge_app.decode import decode, merge_scales, rasterize_targets
 from edge_app.model_spec import ModelSpec, default_model_path, load_spec
 from edge_app.preprocess import ModelInput, preprocess
 from edge_app.results import Detection, quad_height, quad_iou
+from edge_app.urls import normalize_url
+from training.legibility import read_true_link, true_quads_settings
 from training.shards import folders as split_folders
 
 if TYPE_CHECKING:
@@ -481,9 +483,6 @@ def tag_legible(items: Iterator[EvalItem], pipeline: Pipeline) -> Iterator[EvalI
     """Each whole link tagged "legible" when the reader gets its URL exactly
     from its true quads, "not legible" otherwise (``training.legibility``):
     recall then splits into the links a user could get at all and the rest."""
-    from edge_app.urls import normalize_url
-    from training.legibility import read_true_link
-
     for item in items:
         links = []
         for g in item.links:
@@ -573,7 +572,6 @@ def main(argv: list[str] | None = None) -> None:
         pipeline = None
         if args.legible:
             from edge_app.pipeline import Pipeline, PipelineSettings
-            from training.legibility import true_quads_settings
 
             pipeline = stack.enter_context(Pipeline(true_quads_settings(PipelineSettings(track=False))))
         for name, items in sets:
